@@ -1,0 +1,132 @@
+// bazel run //trainer:evaluate -- --checkpoint=PATH --sigmas=0,0.1,0.2 --runs=200
+//     --seed=1 --json=OUT.json [--device=FeFET2] [--test_limit=N]
+//
+// Monte Carlo inference of a trained float model under device variation:
+// each run draws one variation instance for all weights and keeps it for the
+// whole test set (paper section 4.2).
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "data/dataset.h"
+#include "data/flags.h"
+#include "device_model/device_model.h"
+#include "trainer/checkpoint.h"
+#include "trainer/evaluation.h"
+#include "trainer/nft_trainer.h"
+#include "trainer/nn/parallel.h"
+#include "util/atomic_file.h"
+#include "util/monte_carlo.h"
+#include "util/progress.h"
+
+ABSL_FLAG(std::string, checkpoint, "", "Checkpoint written by //trainer:train.");
+ABSL_FLAG(std::string, sigmas, "0,0.1,0.2,0.3,0.4", "Comma-separated inference sigmas.");
+ABSL_FLAG(int32_t, runs, 200, "Monte Carlo runs per sigma (sigma 0 always uses one).");
+ABSL_FLAG(uint64_t, seed, 1, "Seed of the variation instances.");
+ABSL_FLAG(std::string, json, "", "Write the results as JSON here (optional).");
+ABSL_FLAG(std::string, device, "", "Device preset at inference (default: the checkpoint's).");
+ABSL_FLAG(int32_t, threads, 2, "Worker threads.");
+
+namespace nftcim::trainer {
+namespace {
+
+absl::StatusOr<std::vector<double>> ParseSigmas(const std::string& text) {
+  std::vector<double> out;
+  for (absl::string_view part : absl::StrSplit(text, ',', absl::SkipWhitespace())) {
+    double v;
+    if (!absl::SimpleAtod(part, &v) || !(v >= 0) || v > 10) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--sigmas: '", part, "' is not a sigma (a number in [0, 10])"));
+    }
+    out.push_back(v);
+  }
+  if (out.empty()) return absl::InvalidArgumentError("--sigmas: no sigma given");
+  return out;
+}
+
+int Fail(const absl::Status& s) {
+  absl::FPrintF(stderr, "error: %s\n", s.message());
+  return 2;
+}
+
+int Run() {
+  nn::SetNumThreads(absl::GetFlag(FLAGS_threads));
+  if (absl::GetFlag(FLAGS_checkpoint).empty()) {
+    return Fail(absl::InvalidArgumentError("--checkpoint is required"));
+  }
+  if (absl::GetFlag(FLAGS_runs) < 1) {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--runs must be >= 1, got ", absl::GetFlag(FLAGS_runs))));
+  }
+  absl::StatusOr<std::vector<double>> sigmas = ParseSigmas(absl::GetFlag(FLAGS_sigmas));
+  if (!sigmas.ok()) return Fail(sigmas.status());
+  absl::StatusOr<formats::Checkpoint> ck = ReadCheckpoint(absl::GetFlag(FLAGS_checkpoint));
+  if (!ck.ok()) return Fail(ck.status());
+  formats::DeviceModel device_proto = ck->config().device();
+  if (!absl::GetFlag(FLAGS_device).empty()) {
+    absl::StatusOr<formats::DevicePreset> p = device::ParsePreset(absl::GetFlag(FLAGS_device));
+    if (!p.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("--device: ", p.status().message())));
+    device_proto.set_preset(*p);
+  }
+  absl::StatusOr<device::DeviceModel> device = device::DeviceModel::FromProto(device_proto);
+  if (!device.ok()) return Fail(device.status());
+
+  absl::StatusOr<std::unique_ptr<NftTrainer>> model = NftTrainer::FromCheckpoint(*ck);
+  if (!model.ok()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "'", absl::GetFlag(FLAGS_checkpoint), "': ", model.status().message())));
+  }
+  data::LoadOptions load;
+  load.dataset = ck->config().dataset().name();
+  load.data_dir = absl::GetFlag(FLAGS_data_dir).empty() ? ck->config().data_dir()
+                                                          : absl::GetFlag(FLAGS_data_dir);
+  load.train_limit = 1;  // only the test split is used
+  load.test_limit = absl::GetFlag(FLAGS_test_limit);
+  absl::StatusOr<data::ResizeMode> mode =
+      data::ParseResizeMode(ck->config().dataset().geometry());
+  if (mode.ok()) load.resize_mode = *mode;
+  absl::StatusOr<data::LoadedDataset> ds = data::LoadDataset(load);
+  if (!ds.ok()) return Fail(ds.status());
+  absl::StatusOr<EvalSet> test = EvalSet::Create(ds->test, ck->config().dataset(), 256);
+  if (!test.ok()) return Fail(test.status());
+
+  int64_t total = 0;
+  for (double s : *sigmas) total += s == 0 ? 1 : absl::GetFlag(FLAGS_runs);
+  Progress bar("monte carlo", total);
+  const std::vector<McSummary> mc = MonteCarloEvaluate(
+      (*model)->network(), *device, *sigmas, absl::GetFlag(FLAGS_runs), absl::GetFlag(FLAGS_seed),
+      *test, [&](int64_t done, int64_t) { bar.Update(done, ""); });
+  bar.Finish("");
+  absl::PrintF("%s, %d test images, device %s, seed %d:\n%s", absl::GetFlag(FLAGS_checkpoint),
+               test->size(), device::PresetName(device->preset()), absl::GetFlag(FLAGS_seed),
+               McTable(mc));
+  if (!absl::GetFlag(FLAGS_json).empty()) {
+    const std::string extra = absl::StrCat(
+        "\"checkpoint\": ", JsonString(absl::GetFlag(FLAGS_checkpoint)),
+        ", \"device\": ", JsonString(device::PresetName(device->preset())),
+        ", \"seed\": ", absl::GetFlag(FLAGS_seed));
+    absl::Status s = WriteFileAtomically(absl::GetFlag(FLAGS_json), McJson(mc, extra));
+    if (!s.ok()) return Fail(s);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace nftcim::trainer
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Monte Carlo evaluation of a trained model under device variation.\n"
+      "  bazel run //trainer:evaluate -- --checkpoint=PATH --sigmas=0,0.1,0.2 --runs=200 "
+      "--seed=1 --json=OUT.json");
+  absl::ParseCommandLine(argc, argv);
+  return nftcim::trainer::Run();
+}
