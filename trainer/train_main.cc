@@ -55,6 +55,9 @@ ABSL_FLAG(uint64_t, seed, 1, "Seed of initialisation, data order and variation."
 ABSL_FLAG(int32_t, threads, 2, "Worker threads.");
 ABSL_FLAG(std::string, out, "runs/default", "Output directory (checkpoint.pb, metrics.json).");
 ABSL_FLAG(bool, resume, false, "Continue the run whose checkpoint is in --out.");
+ABSL_FLAG(int32_t, stop_after_epoch, 0,
+          "Stop (exit 3) right after writing this epoch's checkpoint, as a killed run would; "
+          "for testing --resume. 0 = never.");
 ABSL_FLAG(int32_t, eval_runs, 20, "Monte Carlo runs of the final evaluation.");
 
 namespace nftcim::trainer {
@@ -83,8 +86,6 @@ absl::StatusOr<formats::RunConfig> ConfigFromFlags(const data::LoadedDataset& ds
   c.mutable_device()->set_cell_bits(absl::GetFlag(FLAGS_cell_bits));
   c.mutable_device()->set_sigma(absl::GetFlag(FLAGS_sigma));
   c.mutable_device()->set_preset(*preset);
-  absl::StatusOr<device::DeviceModel> dm = device::DeviceModel::FromProto(c.device());
-  if (!dm.ok()) return dm.status();
   absl::StatusOr<formats::TrainingMethod::Kind> kind = ParseMethod(absl::GetFlag(FLAGS_method));
   if (!kind.ok()) return kind.status();
   formats::TrainingMethod* m = c.mutable_method();
@@ -113,6 +114,8 @@ absl::StatusOr<formats::RunConfig> ConfigFromFlags(const data::LoadedDataset& ds
   c.set_threads(absl::GetFlag(FLAGS_threads));
   absl::Status s = ValidateRunConfig(c);
   if (!s.ok()) return s;
+  absl::StatusOr<device::DeviceModel> dm = device::DeviceModel::FromProto(c.device());
+  if (!dm.ok()) return dm.status();
   return c;
 }
 
@@ -247,16 +250,19 @@ int Run() {
       m.set_noisy_test_accuracy(m.clean_test_accuracy());
     }
     bar.Finish(absl::StrFormat("loss %.4f, train acc %.2f%%, test acc %.2f%% clean / %.2f%% "
-                               "at sigma %g, %.0f img/s",
+                               "at sigma %g,",
                                r.mean_loss, r.train_accuracy, m.clean_test_accuracy(),
-                               m.noisy_test_accuracy(), config.device().sigma(),
-                               r.images_per_second));
+                               m.noisy_test_accuracy(), config.device().sigma()));
     trainer->history().push_back(m);
     absl::Status s = WriteCheckpoint(ckpt_path, trainer->ToCheckpoint());
     if (s.ok()) s = WriteFileAtomically(metrics_path, MetricsJson(config, trainer->history(), nullptr));
     if (!s.ok()) {
       absl::FPrintF(stderr, "error: %s\n", s.message());
       return 1;
+    }
+    if (epoch == absl::GetFlag(FLAGS_stop_after_epoch)) {
+      absl::FPrintF(stderr, "stopping after epoch %d as asked; continue with --resume\n", epoch);
+      return 3;
     }
   }
 

@@ -42,7 +42,8 @@ void Progress::Update(int64_t done, const std::string& status, int64_t items_sin
   const auto now = std::chrono::steady_clock::now();
   const double since = std::chrono::duration<double>(now - last_draw_).count();
   // A terminal is redrawn a few times a second; a log gets a line every 30 s.
-  if (drawn_ && since < (interactive_ ? 0.2 : 30.0) && done < total_) return;
+  // The last item is drawn by Finish, with its final status.
+  if (done >= total_ || (drawn_ && since < (interactive_ ? 0.2 : 30.0))) return;
   last_draw_ = now;
   drawn_ = true;
   Draw(done, status, false);
