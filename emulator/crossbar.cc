@@ -185,38 +185,64 @@ void AdcFast(const HardwareParams& params, const ProgrammedTile& tile, const Mvm
       codes[r * width + cols + c] = static_cast<T>(tile.negative[r * cols + c]);
     }
   }
+  // §5.2 as branch-free integer steps (vectorizable): round half up by
+  // adc_shift, then clamp to [adc_min, adc_max].
+  const int32_t shift = options.adc_shift;
+  const int32_t half_bit = shift > 0 ? shift - 1 : 0;
+  const int32_t round_mask = shift > 0 ? 1 : 0;
+  const int32_t lo = params.adc_min, hi = params.adc_max;
   std::vector<MvmStats> worker(static_cast<size_t>(options.num_threads));
   ParallelFor(batch, options.num_threads, [&](int64_t begin, int64_t end, int w) {
     MvmStats& s = worker[w];
-    std::vector<T> digits, sums;
+    std::vector<T> digits(static_cast<size_t>(J * kChunk * rows));
+    std::vector<T> sums(static_cast<size_t>(J * kChunk * width));
+    // Per column of both arrays: sum_j 2^(D j) * ADC(S_j), exact in int64.
+    std::vector<int64_t> column_acc(static_cast<size_t>(width));
+    std::vector<int32_t> adc_codes(static_cast<size_t>(width));
     for (int64_t b0 = begin; b0 < end; b0 += kChunk) {
       const int64_t bc = std::min(kChunk, end - b0);
-      digits.resize(static_cast<size_t>(J * bc * rows));
-      sums.resize(static_cast<size_t>(J * bc * width));
+      // §4.2 digits: row (j * bc + b) holds slice j of input b.
       for (int32_t j = 0; j < J; ++j) {
-        const bool signed_top = options.signed_inputs && j == J - 1;
+        const uint32_t signed_top = options.signed_inputs && j == J - 1 ? 1u : 0u;
+        const uint32_t mask = (1u << D) - 1;
         for (int64_t b = 0; b < bc; ++b) {
           const int32_t* xb = x + (b0 + b) * x_stride;
           T* row = digits.data() + (j * bc + b) * rows;
-          for (int32_t r = 0; r < rows; ++r) row[r] = static_cast<T>(SliceDigit(xb[r], D * j, D, signed_top));
+          for (int32_t r = 0; r < rows; ++r) {
+            const uint32_t d = (static_cast<uint32_t>(xb[r]) >> (D * j)) & mask;
+            // Signed top slice: subtract 2^D when the digit's top bit is set.
+            const int32_t negative = static_cast<int32_t>(((d >> (D - 1)) & signed_top) << D);
+            row[r] = static_cast<T>(static_cast<int32_t>(d) - negative);
+          }
         }
       }
+      // §5.1 column sums of every slice and both arrays: (J*bc x rows) x
+      // (rows x 2C), exact (§9.2).
       GemmRowMajor(digits.data(), codes.data(), sums.data(), J * bc, rows, width);
       for (int64_t b = 0; b < bc; ++b) {
+        std::fill(column_acc.begin(), column_acc.end(), 0);
+        int32_t high = 0, low = 0;  // at most J * 2C each
+        for (int32_t j = 0; j < J; ++j) {
+          const T* row = sums.data() + (j * bc + b) * width;
+          for (int32_t col = 0; col < width; ++col) {
+            const int32_t sum = static_cast<int32_t>(row[col]);  // exact, |sum| < 2^31
+            const int32_t rounded = (sum >> shift) + ((sum >> half_bit) & round_mask);
+            high += rounded > hi;
+            low += rounded < lo;
+            adc_codes[col] = rounded > hi ? hi : (rounded < lo ? lo : rounded);
+          }
+          const int64_t slice_weight = int64_t{1} << (D * j);
+          for (int32_t col = 0; col < width; ++col) column_acc[col] += adc_codes[col] * slice_weight;
+        }
+        s.adc.conversions += static_cast<int64_t>(J) * width;
+        s.adc.saturated_high += high;
+        s.adc.saturated_low += low;
+        // §6.1: cell significance 2^(K i), positive minus negative.
         for (int32_t n = 0; n < outs; ++n) {
           int64_t acc = 0;  // exact: |acc| < 2^62 (§6.2)
-          for (int32_t a = 0; a < 2; ++a) {
-            const int64_t sign = a == 0 ? 1 : -1;
-            for (int32_t i = 0; i < P; ++i) {
-              const int32_t col = a * cols + n * P + i;
-              for (int32_t j = 0; j < J; ++j) {
-                // An exact integer below 2^31 (§5.1, §9.2).
-                const int32_t sum = static_cast<int32_t>(sums[(j * bc + b) * width + col]);
-                const int32_t code = Convert(sum, options.adc_shift, params.adc_min,
-                                             params.adc_max, s.adc);
-                acc += sign * code * (int64_t{1} << (params.cell_bits * i + D * j));
-              }
-            }
+          for (int32_t i = 0; i < P; ++i) {
+            acc += (column_acc[n * P + i] - column_acc[cols + n * P + i]) *
+                   (int64_t{1} << (params.cell_bits * i));
           }
           bool saturated = false;
           y[(b0 + b) * y_stride + n] = SaturateToSignedBits(acc, params.accumulator_bits, &saturated);
