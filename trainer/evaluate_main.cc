@@ -26,6 +26,7 @@
 #include "util/atomic_file.h"
 #include "util/monte_carlo.h"
 #include "util/progress.h"
+#include "util/user_path.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "Checkpoint written by //trainer:train.");
 ABSL_FLAG(std::string, sigmas, "0,0.1,0.2,0.3,0.4", "Comma-separated inference sigmas.");
@@ -68,7 +69,8 @@ int Run() {
   }
   absl::StatusOr<std::vector<double>> sigmas = ParseSigmas(absl::GetFlag(FLAGS_sigmas));
   if (!sigmas.ok()) return Fail(sigmas.status());
-  absl::StatusOr<formats::Checkpoint> ck = ReadCheckpoint(absl::GetFlag(FLAGS_checkpoint));
+  const std::string checkpoint_path = ResolveUserPath(absl::GetFlag(FLAGS_checkpoint));
+  absl::StatusOr<formats::Checkpoint> ck = ReadCheckpoint(checkpoint_path);
   if (!ck.ok()) return Fail(ck.status());
   formats::DeviceModel device_proto = ck->config().device();
   if (!absl::GetFlag(FLAGS_device).empty()) {
@@ -86,8 +88,9 @@ int Run() {
   }
   data::LoadOptions load;
   load.dataset = ck->config().dataset().name();
-  load.data_dir = absl::GetFlag(FLAGS_data_dir).empty() ? ck->config().data_dir()
-                                                          : absl::GetFlag(FLAGS_data_dir);
+  load.data_dir = absl::GetFlag(FLAGS_data_dir).empty()
+                      ? ck->config().data_dir()
+                      : ResolveUserPath(absl::GetFlag(FLAGS_data_dir));
   load.train_limit = 1;  // only the test split is used
   load.test_limit = absl::GetFlag(FLAGS_test_limit);
   absl::StatusOr<data::ResizeMode> mode =
@@ -113,7 +116,7 @@ int Run() {
         "\"checkpoint\": ", JsonString(absl::GetFlag(FLAGS_checkpoint)),
         ", \"device\": ", JsonString(device::PresetName(device->preset())),
         ", \"seed\": ", absl::GetFlag(FLAGS_seed));
-    absl::Status s = WriteFileAtomically(absl::GetFlag(FLAGS_json), McJson(mc, extra));
+    absl::Status s = WriteFileAtomically(ResolveUserPath(absl::GetFlag(FLAGS_json)), McJson(mc, extra));
     if (!s.ok()) return Fail(s);
   }
   return 0;

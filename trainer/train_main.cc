@@ -27,6 +27,7 @@
 #include "util/atomic_file.h"
 #include "util/monte_carlo.h"
 #include "util/progress.h"
+#include "util/user_path.h"
 
 ABSL_FLAG(std::string, model, "vgg8", "Architecture: vgg8 or resnet18 (CIFAR variant).");
 ABSL_FLAG(double, width, 0.25, "Multiplier on every channel and hidden size (1 = paper).");
@@ -150,7 +151,7 @@ std::string MetricsJson(const formats::RunConfig& c, const std::vector<formats::
 
 int Run() {
   nn::SetNumThreads(absl::GetFlag(FLAGS_threads));
-  const std::string out_dir = absl::GetFlag(FLAGS_out);
+  const std::string out_dir = ResolveUserPath(absl::GetFlag(FLAGS_out));
   const std::string ckpt_path = out_dir + "/checkpoint.pb";
   const std::string metrics_path = out_dir + "/metrics.json";
 
@@ -160,6 +161,7 @@ int Run() {
     absl::FPrintF(stderr, "error: %s\n", load.status().message());
     return 2;
   }
+  load->data_dir = ResolveUserPath(load->data_dir);
   formats::Checkpoint resumed;
   if (absl::GetFlag(FLAGS_resume)) {
     absl::StatusOr<formats::Checkpoint> ck = ReadCheckpoint(ckpt_path);
