@@ -92,7 +92,7 @@ TEST(CrossbarMatrixTest, ExactProductWithoutVariation) {
     for (int64_t n = 0; n < outs; ++n) {
       int64_t expected = 0;
       for (int64_t r = 0; r < rows; ++r) expected += int64_t{x[b * rows + r]} * w[r * outs + n];
-      ASSERT_EQ(y[b * outs + n], expected << 8);
+      ASSERT_EQ(y[b * outs + n], expected * 256);
     }
   }
 }

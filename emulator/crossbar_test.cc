@@ -39,7 +39,7 @@ TEST(InputSliceTest, SlicesRecombineExactly) {
           const bool top_signed = is_signed && j == p.num_slices - 1;
           ASSERT_GE(d, top_signed ? -(1 << (dac - 1)) : 0);
           ASSERT_LE(d, top_signed ? (1 << (dac - 1)) - 1 : (1 << dac) - 1);
-          sum += static_cast<int64_t>(d) << (dac * j);
+          sum += static_cast<int64_t>(d) * (int64_t{1} << (dac * j));
         }
         ASSERT_EQ(sum, x) << "dac " << dac << " signed " << is_signed;
       }
@@ -156,7 +156,7 @@ TEST(CrossbarTest, ReferenceEqualsFastAcrossSettings) {
       cases.push_back({"lossless " + tag, lossless, 0.1, formats::GAUSSIAN, 128, 32, 0, is_signed});
       for (int bits = 4; bits <= 8; ++bits) {
         for (formats::AdcRange range : {formats::ADC_UNIPOLAR, formats::ADC_BIPOLAR}) {
-          for (int shift : {0, 4, 7, 9}) {
+          for (int shift : {0, 5, 9}) {
             formats::HardwareConfig c = WithAdc(bits, range, shift);
             c.set_dac_bits(dac);
             cases.push_back({absl::StrCat("adc", bits, " range", range, " shift", shift, " ", tag),
@@ -166,7 +166,7 @@ TEST(CrossbarTest, ReferenceEqualsFastAcrossSettings) {
       }
     }
   }
-  for (size_t i = 0; i < cases.size(); ++i) ExpectPathsAgree(cases[i], 9, 100 + i);
+  for (size_t i = 0; i < cases.size(); ++i) ExpectPathsAgree(cases[i], 6, 100 + i);
 }
 
 TEST(CrossbarTest, PartialTilesAndDevices) {
@@ -364,13 +364,14 @@ TEST(CrossbarTest, ThreadCountsAndBatchesAgree) {
   ASSERT_TRUE(CrossbarMvmFast(p, tile, options, x.data(), 128, batch, y1.data(), 32, nullptr).ok());
   options.num_threads = 3;
   ASSERT_TRUE(CrossbarMvmFast(p, tile, options, x.data(), 128, batch, y3.data(), 32, nullptr).ok());
-  for (int64_t b = 0; b < batch; ++b) {
+  EXPECT_EQ(y1, y3);
+  // One input at a time gives the same outputs (a sample of them).
+  for (int64_t b = 0; b < batch; b += 7) {
     ASSERT_TRUE(CrossbarMvmFast(p, tile, options, x.data() + b * 128, 128, 1, y_each.data() + b * 32,
                                 32, nullptr)
                     .ok());
+    for (int n = 0; n < 32; ++n) ASSERT_EQ(y_each[b * 32 + n], y1[b * 32 + n]) << b;
   }
-  EXPECT_EQ(y1, y3);
-  EXPECT_EQ(y1, y_each);
 }
 
 TEST(CrossbarTest, RejectsBadArguments) {
