@@ -20,6 +20,8 @@ constexpr size_t kInputBufferBytes = size_t{1} << 16;
 // Growth step for AppendExactly / AppendAll: large enough to be fast, small
 // enough that a lying header costs at most this much before it is caught.
 constexpr uint64_t kAppendChunkBytes = uint64_t{1} << 24;
+// AppendAll's first read; later reads double up to kAppendChunkBytes.
+constexpr uint64_t kFirstAppendAllBytes = uint64_t{1} << 16;
 // zlib counts in uInt; stay well inside it.
 constexpr size_t kMaxInflateStep = size_t{1} << 30;
 
@@ -58,8 +60,9 @@ absl::StatusOr<std::unique_ptr<ByteSource>> ByteSource::Open(
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
     const int err = errno;
-    return absl::NotFoundError(absl::StrFormat("%s: cannot open file: %s", path,
-                                               std::strerror(err)));
+    return absl::NotFoundError(
+        absl::StrFormat("%s: expected a readable file, cannot open it: %s",
+                        path, std::strerror(err)));
   }
   struct stat info;
   if (fstat(fileno(file), &info) != 0) {
@@ -238,9 +241,14 @@ absl::Status ByteSource::AppendExactly(uint64_t n, absl::string_view what,
 absl::Status ByteSource::AppendAll(uint64_t max_bytes,
                                    std::vector<uint8_t>* out) {
   uint64_t done = 0;
+  // Start small and double, so a small file costs little and a large one
+  // few reads; never ask for more than the file can still deliver.
+  uint64_t step = kFirstAppendAllBytes;
   while (true) {
-    // Ask for one byte past the limit so that exceeding it is detectable.
-    const uint64_t chunk = std::min(max_bytes - done + 1, kAppendChunkBytes);
+    // Ask for one byte past each limit so that reaching it is detectable.
+    const uint64_t chunk = std::min(
+        {step, max_bytes - done + 1, MaxRemaining() + 1});
+    step = std::min(2 * step, kAppendChunkBytes);
     const size_t old = out->size();
     out->resize(old + chunk);
     absl::StatusOr<size_t> got = Read(out->data() + old, chunk);

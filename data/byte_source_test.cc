@@ -212,6 +212,20 @@ TEST(ByteSourceTest, AppendAllEnforcesLimit) {
   EXPECT_TRUE(ReadWholeFile(path, 5000).ok());
 }
 
+// Larger than AppendAll's first read, so its growing reads are exercised.
+TEST(ByteSourceTest, ReadWholeFileAcrossManyReads) {
+  const std::string dir = MakeTestDir("bs_big");
+  const std::vector<uint8_t> bytes = PatternPixels(7, 100003);
+  WriteFile(dir + "/big.bin", bytes, false);
+  WriteFile(dir + "/big.gz", bytes, true);
+  for (const char* name : {"/big.bin", "/big.gz"}) {
+    auto got = ReadWholeFile(dir + name, bytes.size());
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_EQ(*got, bytes) << name;
+    EXPECT_FALSE(ReadWholeFile(dir + name, bytes.size() - 1).ok()) << name;
+  }
+}
+
 TEST(ByteSourceTest, EmptyFiles) {
   const std::string dir = MakeTestDir("bs_empty");
   WriteFile(dir + "/empty.bin", {}, false);

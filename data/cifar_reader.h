@@ -27,9 +27,9 @@ inline constexpr int32_t kCifarSide = 32;
 inline constexpr int32_t kCifarChannels = 3;
 inline constexpr int64_t kCifarPixelBytes =
     int64_t{kCifarChannels} * kCifarSide * kCifarSide;
-// No CIFAR file comes close (CIFAR-100 train.bin is 153.7 MB); anything
-// larger is refused rather than read into memory.
-inline constexpr uint64_t kCifarMaxFileBytes = uint64_t{1} << 30;
+// The largest CIFAR file, CIFAR-100's train.bin, is 153.7 MB; anything past
+// 256 MiB (say a gzip bomb) is refused rather than read into memory.
+inline constexpr uint64_t kCifarMaxFileBytes = uint64_t{1} << 28;
 
 int32_t CifarNumClasses(CifarVariant variant);
 // Bytes per record: 3073 for CIFAR-10, 3074 for CIFAR-100.
