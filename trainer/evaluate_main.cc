@@ -35,6 +35,10 @@ ABSL_FLAG(uint64_t, seed, 1, "Seed of the variation instances.");
 ABSL_FLAG(std::string, json, "", "Write the results as JSON here (optional).");
 ABSL_FLAG(std::string, device, "", "Device preset at inference (default: the checkpoint's).");
 ABSL_FLAG(int32_t, threads, 2, "Worker threads.");
+ABSL_FLAG(std::string, split, "test",
+          "Images to evaluate on: test, or validation (the last --validation_split images of the "
+          "checkpoint's training prefix, which //trainer:train --validation_split held out).");
+ABSL_FLAG(int64_t, validation_split, 0, "With --split=validation: the V held-out images.");
 
 namespace nftcim::trainer {
 namespace {
@@ -86,18 +90,45 @@ int Run() {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
         "'", absl::GetFlag(FLAGS_checkpoint), "': ", model.status().message())));
   }
+  const std::string split = absl::GetFlag(FLAGS_split);
+  const int64_t held_out = absl::GetFlag(FLAGS_validation_split);
+  const bool validation = split == "validation";
+  if (!validation && split != "test") {
+    return Fail(absl::InvalidArgumentError(
+        absl::StrCat("--split: unknown '", split, "'; expected test or validation")));
+  }
+  if (validation != (held_out > 0)) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat(
+        "--split=validation needs --validation_split > 0 and only it; got --split=", split,
+        " --validation_split=", held_out)));
+  }
   data::LoadOptions load;
   load.dataset = ck->config().dataset().name();
   load.data_dir = absl::GetFlag(FLAGS_data_dir).empty()
                       ? ck->config().data_dir()
                       : ResolveUserPath(absl::GetFlag(FLAGS_data_dir));
-  load.train_limit = 1;  // only the test split is used
+  // Only the test split is used, or for validation the tail of the training
+  // prefix the model was trained with.
+  load.train_limit = validation ? ck->config().train_limit() : 1;
   load.test_limit = absl::GetFlag(FLAGS_test_limit);
   absl::StatusOr<data::ResizeMode> mode =
       data::ParseResizeMode(ck->config().dataset().geometry());
   if (mode.ok()) load.resize_mode = *mode;
   absl::StatusOr<data::LoadedDataset> ds = data::LoadDataset(load);
   if (!ds.ok()) return Fail(ds.status());
+  if (validation) {
+    data::RawDataset& train = ds->train;
+    if (held_out >= train.num_images) {
+      return Fail(absl::InvalidArgumentError(absl::StrCat(
+          "--validation_split must be below the ", train.num_images, " training images, got ",
+          held_out)));
+    }
+    const int64_t first = train.num_images - held_out;
+    ds->test = train;
+    ds->test.num_images = held_out;
+    ds->test.pixels.assign(train.image(first), train.image(train.num_images));
+    ds->test.labels.assign(train.labels.begin() + first, train.labels.end());
+  }
   absl::StatusOr<EvalSet> test = EvalSet::Create(ds->test, ck->config().dataset(), 256);
   if (!test.ok()) return Fail(test.status());
 
@@ -108,14 +139,17 @@ int Run() {
       (*model)->network(), *device, *sigmas, absl::GetFlag(FLAGS_runs), absl::GetFlag(FLAGS_seed),
       *test, [&](int64_t done, int64_t) { bar.Update(done, ""); });
   bar.Finish("");
-  absl::PrintF("%s, %d test images, device %s, seed %d:\n%s", absl::GetFlag(FLAGS_checkpoint),
-               test->size(), device::PresetName(device->preset()), absl::GetFlag(FLAGS_seed),
+  absl::PrintF("%s, %d %s images, device %s, seed %d:\n%s", absl::GetFlag(FLAGS_checkpoint),
+               test->size(), split, device::PresetName(device->preset()), absl::GetFlag(FLAGS_seed),
                McTable(mc));
   if (!absl::GetFlag(FLAGS_json).empty()) {
     const std::string extra = absl::StrCat(
         "\"checkpoint\": ", JsonString(absl::GetFlag(FLAGS_checkpoint)),
         ", \"device\": ", JsonString(device::PresetName(device->preset())),
-        ", \"seed\": ", absl::GetFlag(FLAGS_seed));
+        ", \"seed\": ", absl::GetFlag(FLAGS_seed),
+        validation ? absl::StrCat(", \"split\": \"validation\", \"validation_split\": ",
+                                  held_out)
+                   : std::string());
     absl::Status s = WriteFileAtomically(ResolveUserPath(absl::GetFlag(FLAGS_json)), McJson(mc, extra));
     if (!s.ok()) return Fail(s);
   }

@@ -60,6 +60,10 @@ ABSL_FLAG(int32_t, stop_after_epoch, 0,
           "Stop (exit 3) right after writing this epoch's checkpoint, as a killed run would; "
           "for testing --resume. 0 = never.");
 ABSL_FLAG(int32_t, eval_runs, 20, "Monte Carlo runs of the final evaluation.");
+ABSL_FLAG(int64_t, validation_split, 0,
+          "Hold out the last V images of the (limited) training split and train on the rest, "
+          "for hyperparameter selection with //trainer:evaluate --split=validation. "
+          "Give it again with --resume. 0 = train on all.");
 
 namespace nftcim::trainer {
 namespace {
@@ -184,6 +188,18 @@ int Run() {
     absl::FPrintF(stderr, "error: %s\n", ds.status().message());
     return 2;
   }
+  const int64_t held_out = absl::GetFlag(FLAGS_validation_split);
+  if (held_out < 0 || (held_out > 0 && held_out >= ds->train.num_images)) {
+    absl::FPrintF(stderr, "error: --validation_split must be in [0, %d) (the training images), got %d\n",
+                  ds->train.num_images, held_out);
+    return 2;
+  }
+  if (held_out > 0) {
+    // The first N - V images train; the last V are the validation split.
+    ds->train.num_images -= held_out;
+    ds->train.pixels.resize(ds->train.num_images * ds->train.image_size());
+    ds->train.labels.resize(ds->train.num_images);
+  }
   if (absl::GetFlag(FLAGS_resume)) {
     absl::StatusOr<std::unique_ptr<NftTrainer>> t = NftTrainer::FromCheckpoint(resumed);
     if (!t.ok()) {
@@ -217,10 +233,11 @@ int Run() {
     return 2;
   }
   absl::FPrintF(stderr,
-                "%s %s width %g on %s (%d train / %d test), sigma %g, beta %g, %d epochs, "
+                "%s %s width %g on %s (%d train%s / %d test), sigma %g, beta %g, %d epochs, "
                 "%d threads -> %s\n",
                 MethodName(config.method().kind()), config.architecture().arch(),
                 config.architecture().width(), config.dataset().name(), ds->train.num_images,
+                held_out > 0 ? absl::StrFormat(", %d held out for validation", held_out) : "",
                 ds->test.num_images, config.device().sigma(), config.method().beta(),
                 config.epochs(), config.threads(), out_dir);
   absl::StatusOr<device::DeviceModel> device = device::DeviceModel::FromProto(config.device());

@@ -72,4 +72,25 @@ echo "not a checkpoint" > "$tmp/garbage.pb"
 expect_error "garbage.pb" "$evaluate" --checkpoint="$tmp/garbage.pb" --data_dir="$data"
 expect_error "missing.pb" "$evaluate" --checkpoint="$tmp/missing.pb"
 expect_error "--sigmas" "$evaluate" --checkpoint="$tmp/straight/checkpoint.pb" --sigmas=0,abc
+
+# 5. Validation split: train holds out the last V training images, evaluate
+#    --split=validation measures on exactly those.
+"$train" "${common[@]}" --method=ovf --epochs=1 --validation_split=56 --out="$tmp/val" \
+  > "$tmp/val.log" 2>&1 || { cat "$tmp/val.log"; fail "train --validation_split exited non-zero"; }
+grep -q "200 train, 56 held out for validation" "$tmp/val.log" \
+  || { cat "$tmp/val.log"; fail "train did not hold out 56 images"; }
+"$evaluate" --checkpoint="$tmp/val/checkpoint.pb" --data_dir="$data" --sigmas=0,0.1 --runs=2 \
+  --split=validation --validation_split=56 --json="$tmp/val.json" > "$tmp/val_eval.log" 2>&1 \
+  || { cat "$tmp/val_eval.log"; fail "evaluate --split=validation exited non-zero"; }
+grep -q "56 validation images" "$tmp/val_eval.log" || { cat "$tmp/val_eval.log"; fail "not 56 validation images"; }
+grep -q '"split": "validation"' "$tmp/val.json" || fail "validation JSON lacks the split"
+grep -q '"split"' "$tmp/eval.json" && fail "test JSON should keep its old shape"
+expect_error "--validation_split must be in \[0, 256)" "$train" "${common[@]}" --validation_split=256 \
+  --out="$tmp/x"
+expect_error "--split: unknown 'dev'" "$evaluate" --checkpoint="$tmp/val/checkpoint.pb" \
+  --data_dir="$data" --split=dev
+expect_error "--split=validation needs --validation_split > 0" "$evaluate" \
+  --checkpoint="$tmp/val/checkpoint.pb" --data_dir="$data" --split=validation
+expect_error "--validation_split must be below the 256 training images" "$evaluate" \
+  --checkpoint="$tmp/val/checkpoint.pb" --data_dir="$data" --split=validation --validation_split=300
 echo "PASS"
