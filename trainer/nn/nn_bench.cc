@@ -1,0 +1,230 @@
+// Throughput of the trainer/nn kernels and models.
+//
+//   bazel run -c opt //trainer/nn:nn_bench [-- --threads=1,2 --iters=15
+//       --batch=128 --width=0.25 --arch=vgg8 --in_channels=1 --layers=1]
+//
+// Reports, for each thread count: VGG-8 (default width 0.25, batch 128,
+// 1x32x32 input) inference images/s (eval forward, no cache) and training
+// images/s (train-mode forward with cache + softmax cross-entropy + backward
+// + nothing else), and per convolution layer the GFLOP/s of the forward,
+// backward-data and backward-weights kernels next to a plain Eigen SGEMM of
+// the same M x N x K (split in row halves over the threads). Times are
+// medians over --iters runs after warm-up runs.
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "Eigen/Core"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "trainer/nn/kernels.h"
+#include "trainer/nn/layers.h"
+#include "trainer/nn/network.h"
+#include "trainer/nn/parallel.h"
+#include "trainer/nn/random.h"
+#include "trainer/nn/tensor.h"
+
+namespace nftcim::trainer::nn {
+namespace {
+
+struct Args {
+  std::vector<int> threads = {1, 2};
+  int iters = 15;
+  int batch = 128;
+  double width = 0.25;
+  std::string arch = "vgg8";
+  int in_channels = 1;
+  bool layers = true;
+};
+
+Args Parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string s = argv[i];
+    auto value = [&](const std::string& key) -> std::string {
+      return s.rfind(key + "=", 0) == 0 ? s.substr(key.size() + 1) : "";
+    };
+    std::string v;
+    if (!(v = value("--threads")).empty()) {
+      a.threads.clear();
+      for (absl::string_view t : absl::StrSplit(v, ',')) {
+        int n;
+        if (absl::SimpleAtoi(t, &n)) a.threads.push_back(n);
+      }
+    } else if (!(v = value("--iters")).empty()) {
+      a.iters = std::atoi(v.c_str());
+    } else if (!(v = value("--batch")).empty()) {
+      a.batch = std::atoi(v.c_str());
+    } else if (!(v = value("--width")).empty()) {
+      a.width = std::atof(v.c_str());
+    } else if (!(v = value("--arch")).empty()) {
+      a.arch = v;
+    } else if (!(v = value("--in_channels")).empty()) {
+      a.in_channels = std::atoi(v.c_str());
+    } else if (!(v = value("--layers")).empty()) {
+      a.layers = v != "0";
+    } else {
+      std::fprintf(stderr, "unknown argument %s\n", s.c_str());
+      std::exit(2);
+    }
+  }
+  return a;
+}
+
+double Seconds(const std::function<void()>& fn) {
+  const auto t0 = std::chrono::steady_clock::now();
+  fn();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Median time of fn over iters runs after `warmup` runs.
+double Median(int warmup, int iters, const std::function<void()>& fn) {
+  for (int i = 0; i < warmup; ++i) fn();
+  std::vector<double> t;
+  for (int i = 0; i < iters; ++i) t.push_back(Seconds(fn));
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+Tensor Random(Shape shape, uint64_t seed) {
+  Tensor t(std::move(shape));
+  Rng rng(seed);
+  for (float& v : t) v = static_cast<float>(rng.Gaussian());
+  return t;
+}
+
+void BenchModel(const Args& a) {
+  ModelConfig cfg;
+  cfg.arch = a.arch;
+  cfg.width = a.width;
+  cfg.in_channels = a.in_channels;
+  cfg.num_classes = 10;
+  cfg.seed = 1;
+  auto made = MakeNetwork(cfg);
+  if (!made.ok()) {
+    std::fprintf(stderr, "%s\n", made.status().ToString().c_str());
+    std::exit(1);
+  }
+  std::unique_ptr<Network> net = std::move(made).value();
+  const Tensor x = Random({a.batch, a.in_channels, 32, 32}, 2);
+  std::vector<int32_t> labels(a.batch);
+  for (int i = 0; i < a.batch; ++i) labels[i] = i % 10;
+
+  Tensor logits, dlogits;
+  ForwardOptions eval;
+  eval.training = false;
+  const double t_infer =
+      Median(3, a.iters, [&] { net->Forward(x, eval, nullptr, &logits, nullptr); });
+
+  ForwardCache cache;
+  ForwardOptions train;
+  const double t_train = Median(3, a.iters, [&] {
+    net->ZeroGrad();
+    net->Forward(x, train, &cache, &logits, nullptr);
+    SoftmaxCrossEntropy(logits, labels, &dlogits);
+    net->Backward(cache, dlogits, {});
+  });
+  // The forward and backward halves of a training step, for the breakdown.
+  const double t_train_fwd =
+      Median(2, a.iters, [&] { net->Forward(x, train, &cache, &logits, nullptr); });
+  std::printf("  %s width %.3g batch %d: inference %8.0f images/s (%.1f ms)   "
+              "training step %7.0f images/s (%.1f ms; forward %.1f ms)\n",
+              a.arch.c_str(), a.width, a.batch, a.batch / t_infer, 1e3 * t_infer,
+              a.batch / t_train, 1e3 * t_train, 1e3 * t_train_fwd);
+}
+
+// Plain Eigen SGEMM C[m,n] = A[m,k] B[k,n] (row-major), rows split over the
+// threads.
+double SgemmGflops(int64_t m, int64_t n, int64_t k, int iters) {
+  using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  Mat A = Mat::Random(m, k), B = Mat::Random(k, n), C(m, n);
+  const int pieces = NumThreads();
+  const double t = Median(2, iters, [&] {
+    ParallelFor(pieces, [&](int64_t p0, int64_t p1, int) {
+      for (int64_t p = p0; p < p1; ++p) {
+        const int64_t r0 = m * p / pieces, r1 = m * (p + 1) / pieces;
+        C.middleRows(r0, r1 - r0).noalias() = A.middleRows(r0, r1 - r0) * B;
+      }
+    });
+  });
+  return 2.0 * m * n * k / t / 1e9;
+}
+
+void BenchLayers(const Args& a) {
+  const int b = a.batch;
+  const int base[6] = {64, 128, 256, 256, 512, 512};
+  const int sizes[6] = {32, 32, 16, 16, 8, 8};
+  int cin = a.in_channels;
+  std::printf("  %-6s %-22s %9s %9s %9s %9s   (GFLOP/s)\n", "layer", "shape", "fwd",
+              "bwd-data", "bwd-wgt", "sgemm");
+  for (int i = 0; i < 6; ++i) {
+    const int cout = ScaledWidth(base[i], a.width);
+    kernels::ConvGeometry g;
+    g.batch = b;
+    g.in_h = g.in_w = sizes[i];
+    g.in_c = cin;
+    g.out_c = cout;
+    g.kernel_h = g.kernel_w = 3;
+    g.pad = 1;
+    const Tensor x = Random({b, sizes[i], sizes[i], cin}, 3);
+    const Tensor w = Random({cout, cin, 3, 3}, 4);
+    const Tensor dy = Random({b, sizes[i], sizes[i], cout}, 5);
+    Tensor y(dy.shape()), dx(x.shape()), dw(w.shape());
+    const double f = g.Flops();
+    const double t_f = Median(2, a.iters, [&] {
+      kernels::ConvForward(g, x.data(), w.data(), y.data());
+    });
+    const double t_d = Median(2, a.iters, [&] {
+      kernels::ConvBackwardData(g, dy.data(), w.data(), dx.data(), false);
+    });
+    const double t_w = Median(2, a.iters, [&] {
+      kernels::ConvBackwardWeights(g, x.data(), dy.data(), dw.data());
+    });
+    const double sgemm =
+        SgemmGflops(static_cast<int64_t>(b) * sizes[i] * sizes[i], cout, 9 * cin, a.iters);
+    char shape[64];
+    std::snprintf(shape, sizeof(shape), "%dx%dx%d->%d", cin, sizes[i], sizes[i], cout);
+    std::printf("  conv%d  %-22s %9.1f %9.1f %9.1f %9.1f\n", i + 1, shape, f / t_f / 1e9,
+                i == 0 ? 0.0 : f / t_d / 1e9, f / t_w / 1e9, sgemm);
+    cin = cout;
+  }
+  // fc1
+  const int in = ScaledWidth(512, a.width) * 16, out = ScaledWidth(1024, a.width);
+  const Tensor x = Random({b, in}, 6), w = Random({out, in}, 7), dy = Random({b, out}, 8);
+  Tensor y({b, out}), dx({b, in}), dw({out, in}), db({out});
+  const double f = 2.0 * b * in * out;
+  const double t_f = Median(2, a.iters, [&] {
+    kernels::LinearForward(b, in, out, x.data(), w.data(), nullptr, false, y.data());
+  });
+  const double t_d = Median(2, a.iters, [&] {
+    kernels::LinearBackwardData(b, in, out, dy.data(), w.data(), dx.data(), false);
+  });
+  const double t_w = Median(2, a.iters, [&] {
+    kernels::LinearBackwardWeights(b, in, out, x.data(), dy.data(), dw.data(), db.data());
+  });
+  char shape[64];
+  std::snprintf(shape, sizeof(shape), "%d->%d", in, out);
+  std::printf("  fc1    %-22s %9.1f %9.1f %9.1f %9.1f\n", shape, f / t_f / 1e9,
+              f / t_d / 1e9, f / t_w / 1e9, SgemmGflops(b, out, in, a.iters));
+}
+
+}  // namespace
+}  // namespace nftcim::trainer::nn
+
+int main(int argc, char** argv) {
+  using namespace nftcim::trainer::nn;  // NOLINT
+  const Args a = Parse(argc, argv);
+  for (int t : a.threads) {
+    SetNumThreads(t);
+    std::printf("threads = %d\n", t);
+    BenchModel(a);
+    if (a.layers && a.arch == "vgg8") BenchLayers(a);
+  }
+  return 0;
+}
