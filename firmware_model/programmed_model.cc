@@ -1,0 +1,66 @@
+#include "firmware_model/programmed_model.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace nftcim::firmware {
+
+absl::StatusOr<ProgrammedModel> ProgrammedModel::Program(const CompiledModel& model,
+                                                         const device::DeviceModel& device,
+                                                         const ProgramOptions& options,
+                                                         emulator::ProgrammingStats* stats) {
+  const emulator::HardwareParams& params = model.params();
+  absl::StatusOr<emulator::CellStdCodes> std_codes = emulator::MakeCellStdCodes(params, device);
+  if (!std_codes.ok()) return std_codes.status();
+  ProgrammedModel pm;
+  pm.model_ = &model;
+  pm.seed_ = options.seed;
+  pm.slot_.assign(model.layers().size(), -1);
+  for (int32_t index : model.crossbar_layers()) {
+    const Layer& l = model.layers()[index];
+    emulator::WeightMatrixView view;
+    view.codes = l.weight_codes.data();
+    view.rows = l.matrix_rows;
+    view.outputs = l.matrix_outputs;
+    view.stride = l.matrix_outputs;
+    emulator::ProgrammingKey key;
+    key.seed = options.seed;
+    key.layer = l.crossbar_layer;
+    absl::StatusOr<emulator::ProgrammedMatrix> m =
+        emulator::ProgramMatrix(params, *std_codes, view, key, options.num_threads, stats);
+    if (!m.ok()) {
+      return absl::Status(m.status().code(), absl::StrCat("programming layer '", l.name, "': ",
+                                                          m.status().message()));
+    }
+    pm.slot_[index] = static_cast<int>(pm.matrices_.size());
+    pm.matrices_.push_back(std::make_unique<emulator::ProgrammedMatrix>(*std::move(m)));
+  }
+  if (options.prepare_fast_path) {
+    for (int32_t index : model.crossbar_layers()) {
+      pm.fast_.push_back(FastMatrix::Build(params, *pm.matrices_[pm.slot_[index]],
+                                           model.layers()[index].signed_inputs));
+    }
+  }
+  return pm;
+}
+
+uint64_t ProgrammedModel::CodeChecksum() const {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) {
+      h ^= (v >> (8 * i)) & 0xFF;
+      h *= 1099511628211ull;
+    }
+  };
+  for (const auto& m : matrices_) {
+    for (int64_t t = 0; t < m->row_tiles(); ++t) {
+      for (int64_t u = 0; u < m->column_tiles(); ++u) {
+        const emulator::ProgrammedTile& tile = m->tile(t, u);
+        for (int16_t c : tile.positive) mix(static_cast<uint16_t>(c), 2);
+        for (int16_t c : tile.negative) mix(static_cast<uint16_t>(c), 2);
+      }
+    }
+  }
+  return h;
+}
+
+}  // namespace nftcim::firmware

@@ -1,0 +1,75 @@
+#ifndef NFTCIM_FIRMWARE_MODEL_PROGRAMMED_MODEL_H_
+#define NFTCIM_FIRMWARE_MODEL_PROGRAMMED_MODEL_H_
+
+// One variation instance of a whole deployed model: every crossbar layer's
+// arrays programmed with device variation (docs/hardware-spec.md §2, §3),
+// keyed by (seed, layer, array, row, column) through the emulator's
+// ProgramMatrix, so the codes are a pure function of the seed and the model
+// (not of threads or order). One Monte Carlo run programs once and runs the
+// whole test set on the same instance (nft-spec.md section 1), from any
+// number of threads: a ProgrammedModel is read-only after Program().
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "device_model/device_model.h"
+#include "emulator/crossbar_matrix.h"
+#include "emulator/programming.h"
+#include "firmware_model/fast_mvm.h"
+#include "firmware_model/model.h"
+
+namespace nftcim::firmware {
+
+struct ProgramOptions {
+  // The 64-bit seed of the variation instance (ProgrammingKey.seed).
+  uint64_t seed = 0;
+  // Threads inside each tile's programming (any count gives the same codes).
+  int num_threads = 1;
+  // Also prepare the fast path's per-run data (effective weights / code
+  // rows); the reference path does not need it.
+  bool prepare_fast_path = true;
+};
+
+class ProgrammedModel {
+ public:
+  // Programs every crossbar layer of `model` (which must outlive the
+  // result) for `device` (its bits must equal the hardware's). `stats`
+  // (optional) receives the programming counters (§5.4).
+  static absl::StatusOr<ProgrammedModel> Program(const CompiledModel& model,
+                                                 const device::DeviceModel& device,
+                                                 const ProgramOptions& options,
+                                                 emulator::ProgrammingStats* stats);
+
+  ProgrammedModel(ProgrammedModel&&) = default;
+  ProgrammedModel& operator=(ProgrammedModel&&) = default;
+  ProgrammedModel(const ProgrammedModel&) = delete;
+  ProgrammedModel& operator=(const ProgrammedModel&) = delete;
+
+  const CompiledModel& model() const { return *model_; }
+  uint64_t seed() const { return seed_; }
+  bool has_fast_path() const { return !fast_.empty(); }
+  // The programmed matrix of crossbar layer `layer` (an index into
+  // model().layers(), which must use the crossbar).
+  const emulator::ProgrammedMatrix& matrix(int layer) const { return *matrices_[slot_[layer]]; }
+  const FastMatrix& fast(int layer) const { return fast_[slot_[layer]]; }
+
+  // FNV-1a over every code of every tile (positive then negative array),
+  // layer by layer: a compact fingerprint of the instance for tests and
+  // golden files.
+  uint64_t CodeChecksum() const;
+
+ private:
+  ProgrammedModel() = default;
+  const CompiledModel* model_ = nullptr;
+  uint64_t seed_ = 0;
+  std::vector<int> slot_;  // per layer: index into matrices_, or -1
+  // unique_ptr: FastMatrix keeps a pointer to its matrix.
+  std::vector<std::unique_ptr<emulator::ProgrammedMatrix>> matrices_;
+  std::vector<FastMatrix> fast_;
+};
+
+}  // namespace nftcim::firmware
+
+#endif  // NFTCIM_FIRMWARE_MODEL_PROGRAMMED_MODEL_H_

@@ -1,0 +1,284 @@
+#include "firmware_model/sequencer.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "emulator/crossbar_matrix.h"
+#include "emulator/periphery.h"
+
+namespace nftcim::firmware {
+namespace {
+
+// §7.8: entry e = (image, oy, ox) of the layer's MVM batch, rows
+// r = (c * k + ky) * k + kx, 0 outside the image. `in` holds the images of
+// the batch, each height x width x channels.
+template <typename T>
+void Unroll(const Layer& l, const int32_t* in, int64_t first_entry, int64_t entries, T* cols) {
+  const int k = l.kernel, C = l.in_shape.channels, H = l.in_shape.height, W = l.in_shape.width;
+  const int OW = l.out_shape.width;
+  const int64_t positions = l.positions();
+  const int64_t rows = l.matrix_rows;
+  for (int64_t e = 0; e < entries; ++e) {
+    const int64_t entry = first_entry + e;
+    const int64_t image = entry / positions;
+    const int64_t pos = entry % positions;
+    const int oy = static_cast<int>(pos / OW), ox = static_cast<int>(pos % OW);
+    const int32_t* img = in + image * l.in_shape.size();
+    T* row = cols + e * rows;
+    for (int c = 0; c < C; ++c) {
+      for (int ky = 0; ky < k; ++ky) {
+        const int iy = oy * l.stride + ky - l.padding;
+        T* dst = row + (c * k + ky) * k;
+        if (iy < 0 || iy >= H) {
+          for (int kx = 0; kx < k; ++kx) dst[kx] = 0;
+          continue;
+        }
+        const int32_t* src_row = img + static_cast<int64_t>(iy) * W * C + c;
+        for (int kx = 0; kx < k; ++kx) {
+          const int ix = ox * l.stride + kx - l.padding;
+          dst[kx] = (ix >= 0 && ix < W) ? static_cast<T>(src_row[static_cast<int64_t>(ix) * C]) : T{0};
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Path> ParsePath(const std::string& name) {
+  if (name == "reference") return Path::kReference;
+  if (name == "tile") return Path::kTile;
+  if (name == "fast") return Path::kFast;
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown path '", name, "' (expected fast, reference or tile)"));
+}
+
+const char* PathName(Path path) {
+  switch (path) {
+    case Path::kReference: return "reference";
+    case Path::kTile: return "tile";
+    case Path::kFast: return "fast";
+  }
+  return "?";
+}
+
+absl::StatusOr<Sequencer> Sequencer::Create(const CompiledModel& model, const Options& options) {
+  if (options.max_batch < 1 || options.max_batch > (1 << 20)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("sequencer max_batch must be in 1..2^20, got ", options.max_batch));
+  }
+  if (options.max_mvm_entries < 1 || options.max_mvm_entries > (int64_t{1} << 24)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "sequencer max_mvm_entries must be in 1..2^24, got ", options.max_mvm_entries));
+  }
+  Sequencer s;
+  s.model_ = &model;
+  s.options_ = options;
+  const int64_t b = options.max_batch;
+  s.input_.assign(static_cast<size_t>(b * model.image_size()), 0);
+  int64_t max_rows = 0, max_outputs = 0;
+  s.outputs_.resize(model.layers().size());
+  for (size_t i = 0; i < model.layers().size(); ++i) {
+    const Layer& l = model.layers()[i];
+    s.outputs_[i].assign(static_cast<size_t>(b * l.out_shape.size()), 0);
+    if (l.uses_crossbar()) {
+      max_rows = std::max(max_rows, l.matrix_rows);
+      max_outputs = std::max(max_outputs, l.matrix_outputs);
+    }
+  }
+  const int64_t entries = options.max_mvm_entries;
+  s.cols_.assign(static_cast<size_t>(entries * max_rows), 0);
+  if (options.path == Path::kFast && model.params().lossless_adc()) {
+    s.cols_double_.assign(static_cast<size_t>(entries * max_rows), 0.0);
+  }
+  s.acc_.assign(static_cast<size_t>(entries * max_outputs), 0);
+  s.scratch_bytes_ = static_cast<int64_t>(s.input_.size() * sizeof(int32_t) +
+                                          s.cols_.size() * sizeof(int32_t) +
+                                          s.cols_double_.size() * sizeof(double) +
+                                          s.acc_.size() * sizeof(int64_t));
+  for (const auto& o : s.outputs_) s.scratch_bytes_ += o.size() * sizeof(int32_t);
+  return s;
+}
+
+absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, const int32_t* in,
+                                         int n, InferenceStats* stats) {
+  const emulator::HardwareParams& params = model_->params();
+  const Layer& l = model_->layers()[index];
+  emulator::MvmOptions mvm;
+  mvm.adc_shift = l.adc_shift;
+  mvm.signed_inputs = l.signed_inputs;
+  mvm.num_threads = 1;
+  const int64_t rows = l.matrix_rows, outs = l.matrix_outputs;
+  const bool conv = l.kind == LayerKind::kConv;
+  const int64_t total = n * l.positions();
+  int32_t* out = outputs_[index].data();
+  const bool fast = options_.path == Path::kFast;
+  const FastMatrix* fm = fast ? &pm.fast(index) : nullptr;
+  const bool use_double = fast && fm->lossless_single_gemm() && !hook_;
+  for (int64_t e0 = 0; e0 < total; e0 += options_.max_mvm_entries) {
+    const int64_t batch = std::min(options_.max_mvm_entries, total - e0);
+    // The MVM's input vectors: unrolled patches (§7.8), or for a linear layer
+    // the input tensor itself (one vector per image, rows contiguous).
+    const int32_t* x = in + e0 * rows;
+    if (use_double) {
+      double* xd = cols_double_.data();
+      if (conv) {
+        Unroll(l, in, e0, batch, xd);
+      } else {
+        std::copy(x, x + batch * rows, xd);
+      }
+      fm->LosslessMvmDouble(params, xd, batch, acc_.data(), outs, &stats->mvm);
+    } else {
+      if (conv) {
+        Unroll(l, in, e0, batch, cols_.data());
+        x = cols_.data();
+      }
+      if (hook_) hook_(index, x, batch);
+      if (fast) {
+        fm->Mvm(params, mvm, x, rows, batch, acc_.data(), outs, &stats->mvm);
+      } else {
+        absl::Status s = emulator::MatrixMvm(
+            params, pm.matrix(index), mvm, x, rows, batch, acc_.data(), outs,
+            options_.path == Path::kReference ? emulator::MvmPath::kReference
+                                              : emulator::MvmPath::kFast,
+            &stats->mvm);
+        if (!s.ok()) {
+          return absl::Status(s.code(), absl::StrCat("layer ", index, " '", l.name, "': ",
+                                                     s.message()));
+        }
+      }
+    }
+    // §7.2 per output channel; entry e's outputs are channels-fastest at
+    // out[(e0 + e) * outs], which is the NHWC layout of the output tensor.
+    int64_t sats = 0;
+    const emulator::Requantization* q = l.requant.data();
+    for (int64_t e = 0; e < batch; ++e) {
+      const int64_t* a = acc_.data() + e * outs;
+      int32_t* y = out + (e0 + e) * outs;
+      for (int64_t c = 0; c < outs; ++c) {
+        y[c] = static_cast<int32_t>(emulator::Requantize(a[c], q[c], &sats));
+      }
+    }
+    stats->periphery_saturations += sats;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Sequencer::Run(const ProgrammedModel& programmed, const uint8_t* pixels, int n,
+                            int32_t* logits, InferenceStats* stats) {
+  if (n < 1 || n > options_.max_batch) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("batch of ", n, " images; this sequencer takes 1..", options_.max_batch));
+  }
+  if (&programmed.model() != model_) {
+    return absl::InvalidArgumentError("the programmed instance belongs to another model");
+  }
+  if (options_.path == Path::kFast && !programmed.has_fast_path()) {
+    return absl::InvalidArgumentError(
+        "the fast path needs an instance programmed with prepare_fast_path");
+  }
+  InferenceStats local;
+  local.images = n;
+  const emulator::HardwareParams& params = model_->params();
+
+  // §7.7: pixel map, NCHW uint8 -> HWC signed A-bit; padding comes later
+  // (§7.8) with 0.
+  const int C = model_->in_channels(), S = model_->input_size();
+  for (int i = 0; i < n; ++i) {
+    const uint8_t* img = pixels + i * model_->image_size();
+    int32_t* dst = input_.data() + i * model_->image_size();
+    for (int c = 0; c < C; ++c) {
+      const int32_t k = model_->pixel_k()[c];
+      const int64_t o = model_->pixel_offset()[c];
+      for (int p = 0; p < S * S; ++p) {
+        dst[p * C + c] = emulator::PixelToActivation(img[c * S * S + p], k, o, model_->pixel_shift(),
+                                                     params.activation_bits,
+                                                     &local.periphery_saturations);
+      }
+    }
+  }
+
+  const std::vector<Layer>& layers = model_->layers();
+  for (size_t li = 0; li < layers.size(); ++li) {
+    const Layer& l = layers[li];
+    const int32_t* in = l.input < 0 ? input_.data() : outputs_[l.input].data();
+    int32_t* out = outputs_[li].data();
+    const TensorShape& is = l.in_shape;
+    const TensorShape& os = l.out_shape;
+    switch (l.kind) {
+      case LayerKind::kConv:
+      case LayerKind::kLinear:
+        if (absl::Status s = RunCrossbarLayer(programmed, static_cast<int>(li), in, n, &local);
+            !s.ok()) {
+          return s;
+        }
+        break;
+      case LayerKind::kMaxPool:
+        // §7.4: 2x2, stride 2, floor; exact.
+        for (int i = 0; i < n; ++i) {
+          const int32_t* a = in + i * is.size();
+          int32_t* b = out + i * os.size();
+          for (int oy = 0; oy < os.height; ++oy) {
+            for (int ox = 0; ox < os.width; ++ox) {
+              const int32_t* p00 = a + ((2 * oy) * is.width + 2 * ox) * is.channels;
+              const int32_t* p01 = p00 + is.channels;
+              const int32_t* p10 = p00 + is.width * is.channels;
+              const int32_t* p11 = p10 + is.channels;
+              int32_t* dst = b + (oy * os.width + ox) * os.channels;
+              for (int c = 0; c < os.channels; ++c) {
+                dst[c] = std::max(std::max(p00[c], p01[c]), std::max(p10[c], p11[c]));
+              }
+            }
+          }
+        }
+        break;
+      case LayerKind::kAvgPool: {
+        // §7.6: exact int32 sum per channel, then the scaling.
+        const int positions = is.height * is.width;
+        for (int i = 0; i < n; ++i) {
+          const int32_t* a = in + i * is.size();
+          int32_t* b = out + i * os.size();
+          for (int c = 0; c < is.channels; ++c) {
+            int32_t sum = 0;
+            for (int p = 0; p < positions; ++p) sum += a[p * is.channels + c];
+            b[c] = static_cast<int32_t>(emulator::ScaleAverage(
+                sum, l.pool_multiplier, l.pool_shift, l.out_range, &local.periphery_saturations));
+          }
+        }
+        break;
+      }
+      case LayerKind::kFlatten: {
+        // HWC -> PyTorch's C*H*W vector (§2.2 linear rows).
+        const int plane = is.height * is.width;
+        for (int i = 0; i < n; ++i) {
+          const int32_t* a = in + i * is.size();
+          int32_t* b = out + i * os.size();
+          for (int c = 0; c < is.channels; ++c) {
+            for (int p = 0; p < plane; ++p) b[c * plane + p] = a[p * is.channels + c];
+          }
+        }
+        break;
+      }
+      case LayerKind::kResidualAdd: {
+        // §7.5, the ReLU being the output's lower clamp.
+        const int32_t* bsrc = l.input_b < 0 ? input_.data() : outputs_[l.input_b].data();
+        const int64_t count = n * os.size();
+        int64_t sats = 0;
+        for (int64_t k = 0; k < count; ++k) {
+          out[k] = static_cast<int32_t>(emulator::ResidualAdd(in[k], l.multiplier_a, bsrc[k],
+                                                              l.multiplier_b, l.residual_shift,
+                                                              l.out_range, &sats));
+        }
+        local.periphery_saturations += sats;
+        break;
+      }
+    }
+  }
+  // §7.9: the last layer's int32 outputs are the logits.
+  const int32_t* last = outputs_.back().data();
+  std::copy(last, last + static_cast<int64_t>(n) * model_->num_classes(), logits);
+  if (stats != nullptr) stats->Add(local);
+  return absl::OkStatus();
+}
+
+}  // namespace nftcim::firmware
