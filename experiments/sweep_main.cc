@@ -7,7 +7,7 @@
 // //trainer:evaluate, --jobs at a time. One JSON line per finished job goes to
 // --records (fsynced); running the same command again skips recorded jobs and
 // resumes half-trained ones. Relative paths are relative to where you typed
-// the command. Then: python3 tools/make_report.py --records=... --out=docs/results.md
+// the command. Then: python3 experiments/make_report.py --records=... --out=docs/results.md
 
 #include <unistd.h>
 
