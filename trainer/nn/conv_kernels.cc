@@ -45,19 +45,18 @@ using simd::Vec;
 
 #if defined(__AVX512F__)
 constexpr int kMaxNv = 4;
-// Rows per tile for NV = 1..4 column vectors (accumulators MR*NV <= 24 of
-// the 32 vector registers).
-constexpr int kMrFwd[5] = {0, 16, 12, 8, 6};
-constexpr int kMrWgt[5] = {0, 12, 12, 8, 6};
+// Rows per forward tile for a call whose widest column chunk has NV vectors
+// (MR*NV accumulators of the 32 vector registers; MR row pointers must fit in
+// the general registers too).
+constexpr int kMrFwd[5] = {0, 8, 8, 8, 6};
 #else
 constexpr int kMaxNv = 2;
-constexpr int kMrFwd[3] = {0, 8, 4};
-constexpr int kMrWgt[3] = {0, 8, 4};
+constexpr int kMrFwd[3] = {0, 4, 4};
 #endif
 constexpr int kChunkCols = kMaxNv * kLanes;
-constexpr int kRowBlock = 96;      // rows per forward task piece; multiple of every kMrFwd
-constexpr int kKUnit = 24;         // k rows per weight-gradient piece; multiple of every kMrWgt
-constexpr int kWgtRowBlock = 128;  // rows of the reduction kept in L1
+constexpr int kRowBlock = 96;      // rows per forward piece; a multiple of every kMrFwd
+constexpr int kWgtRowBlock = 128;  // rows of a weight-gradient reduction kept in cache
+constexpr int kWgtUnitBlocks = 4;  // k-blocks per weight-gradient piece
 constexpr int64_t kGroupRows = 16384;
 constexpr int kMaxGroups = 4;
 
@@ -66,12 +65,10 @@ int64_t CeilDiv(int64_t x, int64_t m) { return (x + m - 1) / m; }
 
 // Grow-only scratch buffers of the calling (orchestrating) thread.
 struct Scratch {
-  Tensor pad;      // padded input / output gradient
   Tensor packed;   // packed weights
   Tensor bpad;     // column-padded copy of a gradient
   Tensor product;  // weight-gradient product (+ group partials)
-  std::vector<int64_t> row_off;
-  std::vector<int64_t> koff;
+  Tensor zeros;    // never written after zeroing: the padding "pixel"
 };
 Scratch& GetScratch() {
   thread_local Scratch s;
@@ -81,35 +78,44 @@ float* Grow(Tensor& t, int64_t n) {
   t.Resize({std::max<int64_t>(n, 1)});
   return t.data();
 }
+// At least n + kLanes zero floats.
+const float* Zeros(int64_t n) {
+  Tensor& z = GetScratch().zeros;
+  if (z.size() < n + kLanes) z.ResizeZero({n + kLanes});
+  return z.data();
+}
 
 // ---------------------------------------------------------------------------
-// GatherGemm
-
-// Row r = (n, i, j) of a batch x grid_h x grid_w grid reads the input at
-// n*in_img + i*in_row + j*in_col and writes the output at
-// out_base + n*out_img + i*out_row + j*out_col.
-struct RowMap {
-  int64_t batch = 0, grid_h = 0, grid_w = 0;
-  int64_t in_img = 0, in_row = 0, in_col = 0;
-  int64_t out_base = 0, out_img = 0, out_row = 0, out_col = 0;
+// Gathered operands.
+//
+// Row r = (n, i, j) of a batch x grid_h x grid_w grid. Its tap t is the pixel
+// (i*stride + dy[t], j*stride + dx[t]) of image n of `in` (NHWC,
+// h x w x chans), or a row of zeros where that falls outside the image: zero
+// padding without a padded copy.
+struct Gather {
+  const float* in = nullptr;
+  int64_t batch = 0;
+  int h = 1, w = 1, chans = 0;
+  int grid_h = 1, grid_w = 1;
+  int stride = 1;
+  std::vector<int> dy, dx;  // per tap
+  int taps() const { return static_cast<int>(dy.size()); }
   int64_t rows() const { return batch * grid_h * grid_w; }
 };
 
-void RowOffsets(const RowMap& m, int64_t r0, int nr, int64_t* in_off,
-                int64_t* out_off) {
-  const int64_t per_img = m.grid_h * m.grid_w;
+// Walks rows r0 .. r0+nr-1, calling fn(k, n, i, j) for the k-th.
+template <typename Fn>
+void ForRows(const Gather& g, int64_t r0, int nr, Fn fn) {
+  const int64_t per_img = static_cast<int64_t>(g.grid_h) * g.grid_w;
   int64_t n = r0 / per_img;
-  int64_t rem = r0 % per_img;
-  int64_t i = rem / m.grid_w;
-  int64_t j = rem % m.grid_w;
+  const int64_t rem = r0 % per_img;
+  int i = static_cast<int>(rem / g.grid_w);
+  int j = static_cast<int>(rem % g.grid_w);
   for (int k = 0; k < nr; ++k) {
-    in_off[k] = n * m.in_img + i * m.in_row + j * m.in_col;
-    if (out_off != nullptr) {
-      out_off[k] = m.out_base + n * m.out_img + i * m.out_row + j * m.out_col;
-    }
-    if (++j == m.grid_w) {
+    fn(k, n, i, j);
+    if (++j == g.grid_w) {
       j = 0;
-      if (++i == m.grid_h) {
+      if (++i == g.grid_h) {
         i = 0;
         ++n;
       }
@@ -117,35 +123,111 @@ void RowOffsets(const RowMap& m, int64_t r0, int nr, int64_t* in_off,
   }
 }
 
-struct GemmArgs {
-  const float* in;
-  const int64_t* tap_off;
-  int ntaps;
-  int chans;
-  const float* w;  // [ntaps*chans, ldw], ldw >= ncols rounded up to kLanes
-  int64_t ldw;
-  int ncols;
-  float* out;
+// Per-call facts about a Gather's taps: offsets within an image and the
+// extent of the window, to test a whole row for "interior" at once.
+struct TapInfo {
+  std::vector<int64_t> off;  // (dy*w + dx)*chans
+  int dy_min = 0, dy_max = 0, dx_min = 0, dx_max = 0;
+};
+TapInfo MakeTapInfo(const Gather& g) {
+  TapInfo ti;
+  for (int t = 0; t < g.taps(); ++t) {
+    ti.off.push_back((static_cast<int64_t>(g.dy[t]) * g.w + g.dx[t]) * g.chans);
+  }
+  if (g.taps() > 0) {
+    ti.dy_min = *std::min_element(g.dy.begin(), g.dy.end());
+    ti.dy_max = *std::max_element(g.dy.begin(), g.dy.end());
+    ti.dx_min = *std::min_element(g.dx.begin(), g.dx.end());
+    ti.dx_max = *std::max_element(g.dx.begin(), g.dx.end());
+  }
+  return ti;
+}
+
+// ptr[slot(k, t)] = the tap-t input row of row r0+k, for k < nr; slot(k, t)
+// is ((k / mr) * taps + t) * mr + k % mr (tile-major: the mr rows of a tile
+// are adjacent for each tap). Slots of rows nr .. RoundUp(nr, mr) get zeros.
+void TapPointers(const Gather& g, const TapInfo& ti, int64_t r0, int nr,
+                 int mr, const float* zeros, const float** ptr) {
+  const int taps = g.taps();
+  const int64_t img_size = static_cast<int64_t>(g.h) * g.w * g.chans;
+  const int64_t* off = ti.off.data();
+  ForRows(g, r0, nr, [&](int k, int64_t n, int i, int j) {
+    const float** slots = ptr + (k / mr) * taps * mr + k % mr;
+    const int y0 = i * g.stride, x0 = j * g.stride;
+    const float* base = g.in + n * img_size +
+                        (static_cast<int64_t>(y0) * g.w + x0) * g.chans;
+    if (y0 + ti.dy_min >= 0 && y0 + ti.dy_max < g.h && x0 + ti.dx_min >= 0 &&
+        x0 + ti.dx_max < g.w) {
+      for (int t = 0; t < taps; ++t) slots[t * mr] = base + off[t];
+      return;
+    }
+    for (int t = 0; t < taps; ++t) {
+      const int y = y0 + g.dy[t], x = x0 + g.dx[t];
+      slots[t * mr] =
+          (y >= 0 && y < g.h && x >= 0 && x < g.w) ? base + off[t] : zeros;
+    }
+  });
+  for (int k = nr; k < RoundUp(nr, mr); ++k) {
+    const float** slots = ptr + (k / mr) * taps * mr + k % mr;
+    for (int t = 0; t < taps; ++t) slots[t * mr] = zeros;
+  }
+}
+
+// dst[0, n) = src[0, n), inline (runs are short: one pixel's channels).
+inline void CopyRun(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) Store(dst + i, Load(src + i));
+  if (i < n) StoreN(dst + i, LoadN(src + i, static_cast<int>(n - i)), static_cast<int>(n - i));
+}
+
+// Output row (n, i, j) is out + base + n*img + i*row + j*col.
+struct OutMap {
+  float* out = nullptr;
+  int64_t base = 0, img = 0, row = 0, col = 0;
+};
+
+// ---------------------------------------------------------------------------
+// GatherGemm: out[row, col] = epilogue(sum_{t,c} tap_t(row)[c] * w[t*chans + c, col])
+
+struct FwdArgs {
+  const float* w = nullptr;  // [taps*chans, ldw], ldw >= ncols rounded up to kLanes
+  int64_t ldw = 0;
+  int ncols = 0;
   Epilogue epi;
 };
 
 template <int MR, int NV>
-void FwdTile(const float* const* in_rows, const GemmArgs& a, int col0,
-             float* const* out_rows) {
-  Vec acc[MR][NV];
+void FwdTile(const float* const* tp, int taps, int chans, const FwdArgs& a,
+             int col0, float* const* out_rows) {
+  // With one column vector, two accumulator sets (even / odd channels) keep
+  // enough independent multiply-adds in flight.
+  constexpr int KS = NV == 1 ? 2 : 1;
+  Vec acc[KS][MR][NV];
+#pragma GCC unroll 2
+  for (int s = 0; s < KS; ++s)
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) acc[i][v] = Vec{};
+      for (int v = 0; v < NV; ++v) acc[s][i][v] = Vec{};
 
   const int64_t ldw = a.ldw;
-  const int chans = a.chans;
-  for (int t = 0; t < a.ntaps; ++t) {
+  for (int t = 0; t < taps; ++t) {
     const float* p[MR];
 #pragma GCC unroll 32
-    for (int i = 0; i < MR; ++i) p[i] = in_rows[i] + a.tap_off[t];
+    for (int i = 0; i < MR; ++i) p[i] = tp[t * MR + i];
     const float* wt = a.w + static_cast<int64_t>(t) * chans * ldw + col0;
-    for (int c = 0; c < chans; ++c, wt += ldw) {
+    int c = 0;
+    if constexpr (KS == 2) {
+      for (; c + 1 < chans; c += 2, wt += 2 * ldw) {
+        const Vec b0 = Load(wt), b1 = Load(wt + ldw);
+#pragma GCC unroll 32
+        for (int i = 0; i < MR; ++i) {
+          acc[0][i][0] = Fma(Splat(p[i][c]), b0, acc[0][i][0]);
+          acc[1][i][0] = Fma(Splat(p[i][c + 1]), b1, acc[1][i][0]);
+        }
+      }
+    }
+    for (; c < chans; ++c, wt += ldw) {
       Vec b[NV];
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) b[v] = Load(wt + v * kLanes);
@@ -153,9 +235,13 @@ void FwdTile(const float* const* in_rows, const GemmArgs& a, int col0,
       for (int i = 0; i < MR; ++i) {
         const Vec x = Splat(p[i][c]);
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) acc[i][v] = Fma(x, b[v], acc[i][v]);
+        for (int v = 0; v < NV; ++v) acc[0][i][v] = Fma(x, b[v], acc[0][i][v]);
       }
     }
+  }
+  if constexpr (KS == 2) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i) acc[0][i][0] += acc[1][i][0];
   }
 
   const Epilogue& e = a.epi;
@@ -174,7 +260,7 @@ void FwdTile(const float* const* in_rows, const GemmArgs& a, int col0,
     const bool affine = e.scale != nullptr || e.shift != nullptr;
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      Vec r = acc[i][v];
+      Vec r = acc[0][i][v];
       if (affine) r = Fma(r, scale, shift);
       if (e.relu) r = simd::Max(r, Vec{});
       float* o = out_rows[i] + v * kLanes;
@@ -189,79 +275,94 @@ void FwdTile(const float* const* in_rows, const GemmArgs& a, int col0,
   }
 }
 
-template <int NV>
-void RunFwdTiles(const GemmArgs& a, const int64_t* in_off,
-                 const int64_t* out_off, int nr, int col0, float* dummy) {
-  constexpr int MR = kMrFwd[NV];
+template <int MR, int NV>
+void RunFwdTiles(const float* const* tab, int taps, int chans, int nr,
+                 float* const* outp, float* dummy, const FwdArgs& a,
+                 int col0) {
   for (int r = 0; r < nr; r += MR) {
-    const float* ip[MR];
     float* op[MR];
-    for (int i = 0; i < MR; ++i) {
-      const int rr = r + i;
-      if (rr < nr) {
-        ip[i] = a.in + in_off[rr];
-        op[i] = a.out + out_off[rr] + col0;
-      } else {
-        ip[i] = a.in + in_off[nr - 1];  // a real row, its result discarded
-        op[i] = dummy;
-      }
-    }
-    FwdTile<MR, NV>(ip, a, col0, op);
+    for (int i = 0; i < MR; ++i) op[i] = r + i < nr ? outp[r + i] + col0 : dummy;
+    FwdTile<MR, NV>(tab + (r / MR) * taps * MR, taps, chans, a, col0, op);
   }
 }
 
-void GatherGemm(const RowMap& m, const GemmArgs& a) {
-  const int64_t rows = m.rows();
+void GatherGemm(const Gather& g, const OutMap& om, const FwdArgs& a) {
+  const int64_t rows = g.rows();
   if (rows == 0 || a.ncols == 0) return;
+  const int taps = g.taps();
+  const int nvmax =
+      static_cast<int>(std::min<int64_t>(kMaxNv, CeilDiv(a.ncols, kLanes)));
+  const int mr = kMrFwd[nvmax];
+  const float* zeros = Zeros(g.chans);
+  const TapInfo ti = MakeTapInfo(g);
   const int64_t nblocks = CeilDiv(rows, kRowBlock);
   ParallelFor(nblocks, [&](int64_t b0, int64_t b1, int) {
-    alignas(64) float dummy[kChunkCols] = {};
-    int64_t in_off[kRowBlock];
-    int64_t out_off[kRowBlock];
+    alignas(64) float dummy[kChunkCols];
+    // Per-thread buffers, kept across calls (no allocation per call).
+    thread_local std::vector<const float*> tab;
+    tab.resize(static_cast<size_t>(kRowBlock) * taps);
+    float* outp[kRowBlock];
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t r0 = blk * kRowBlock;
       const int nr = static_cast<int>(std::min<int64_t>(kRowBlock, rows - r0));
-      RowOffsets(m, r0, nr, in_off, out_off);
+      TapPointers(g, ti, r0, nr, mr, zeros, tab.data());
+      ForRows(g, r0, nr, [&](int k, int64_t n, int i, int j) {
+        outp[k] = om.out + om.base + n * om.img + i * om.row + j * om.col;
+      });
       for (int col0 = 0; col0 < a.ncols; col0 += kChunkCols) {
         const int nv = static_cast<int>(
             std::min<int64_t>(kMaxNv, CeilDiv(a.ncols - col0, kLanes)));
-        switch (nv) {
-          case 1: RunFwdTiles<1>(a, in_off, out_off, nr, col0, dummy); break;
-          case 2: RunFwdTiles<2>(a, in_off, out_off, nr, col0, dummy); break;
+        const float* const* t = tab.data();
 #if defined(__AVX512F__)
-          case 3: RunFwdTiles<3>(a, in_off, out_off, nr, col0, dummy); break;
-          case 4: RunFwdTiles<4>(a, in_off, out_off, nr, col0, dummy); break;
-#endif
+        if (mr == 8) {
+          switch (nv) {
+            case 1: RunFwdTiles<8, 1>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
+            case 2: RunFwdTiles<8, 2>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
+            case 3: RunFwdTiles<8, 3>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
+            default: assert(false);
+          }
+        } else {
+          switch (nv) {
+            case 1: RunFwdTiles<6, 1>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
+            case 2: RunFwdTiles<6, 2>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
+            case 3: RunFwdTiles<6, 3>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
+            case 4: RunFwdTiles<6, 4>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
+            default: assert(false);
+          }
+        }
+#else
+        switch (nv) {
+          case 1: RunFwdTiles<4, 1>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
+          case 2: RunFwdTiles<4, 2>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
           default: assert(false);
         }
+#endif
       }
     }
   });
 }
 
 // ---------------------------------------------------------------------------
-// GatherGemmTN
+// GatherGemmTN: product[k, col] = sum_row A[row, k] * b[row, col], where
+// A[row, t*chans + c] = tap_t(row)[c]. Per block of rows the needed columns
+// of A are copied to a small contiguous buffer (im2col of kWgtRowBlock rows),
+// so the micro-kernel reads its MR k's at fixed offsets.
 
 template <int MR, int NV>
-void WgtTile(const float* a, const int64_t* a_off, int nrows,
-             const int64_t* koff, const float* b, int64_t ldb, float* out,
-             int64_t ldo) {
+void WgtTile(const float* a, int64_t lda, int nrows, const float* b,
+             int64_t ldb, float* out, int64_t ldo) {
   Vec acc[MR][NV];
-  int64_t ko[MR];
 #pragma GCC unroll 32
-  for (int i = 0; i < MR; ++i) {
-    ko[i] = koff[i];
+  for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[i][v] = Load(out + i * ldo + v * kLanes);
-  }
-  for (int r = 0; r < nrows; ++r, b += ldb) {
-    const float* ar = a + a_off[r];
+  for (int r = 0; r < nrows; ++r, a += lda, b += ldb) {
     Vec bv[NV];
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) bv[v] = Load(b + v * kLanes);
 #pragma GCC unroll 32
     for (int i = 0; i < MR; ++i) {
-      const Vec x = Splat(ar[ko[i]]);
+      const Vec x = Splat(a[i]);
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[i][v] = Fma(x, bv[v], acc[i][v]);
     }
@@ -272,57 +373,119 @@ void WgtTile(const float* a, const int64_t* a_off, int nrows,
     for (int v = 0; v < NV; ++v) Store(out + i * ldo + v * kLanes, acc[i][v]);
 }
 
-template <int NV>
-void RunWgtTiles(const float* a, const int64_t* a_off, int nrows,
-                 const int64_t* koff, int64_t k0, int64_t k1, const float* b,
-                 int64_t ldb, float* out, int64_t ldo) {
-  constexpr int MR = kMrWgt[NV];
+template <int MR, int NV>
+void RunWgtTiles(const float* col, int64_t ldcol, int nrows, int64_t k0,
+                 int64_t k1, const float* b, int64_t ldb, float* out,
+                 int64_t ldo) {
   for (int64_t k = k0; k < k1; k += MR) {
-    WgtTile<MR, NV>(a, a_off, nrows, koff + k, b, ldb, out + k * ldo, ldo);
+    WgtTile<MR, NV>(col + (k - k0), ldcol, nrows, b, ldb, out + k * ldo, ldo);
   }
 }
 
-// out[k, col] = sum_{row < rows} a[a_off[row] + koff[k]] * b[row*ldb + col]
-// for k < K (out has RoundUp(K, kKUnit) rows; the extra ones are scratch)
-// and col < ldo, ldo a multiple of kLanes, ldb >= ldo. Rows are reduced in
-// groups fixed by `rows`, the groups then summed in order.
-void GatherGemmTN(int64_t rows, const int64_t* a_off, const float* a,
-                  const std::vector<int64_t>& koff_in, const float* b,
-                  int64_t ldb, int64_t ldo, Tensor* product) {
-  const int64_t K = static_cast<int64_t>(koff_in.size());
-  const int64_t kp = RoundUp(K, kKUnit);
+// Allowed k-block sizes per column-vector count, largest first.
+#if defined(__AVX512F__)
+const std::vector<int>& WgtMrChoices(int nv) {
+  static const std::vector<int> c[5] = {{}, {16, 12, 8, 6}, {12, 8, 6}, {8, 6}, {6}};
+  return c[nv];
+}
+#else
+const std::vector<int>& WgtMrChoices(int nv) {
+  static const std::vector<int> c[3] = {{}, {8, 4}, {4}};
+  return c[nv];
+}
+#endif
+
+template <int NV>
+void DispatchWgt(int mr, const float* col, int64_t ldcol, int nrows,
+                 int64_t k0, int64_t k1, const float* b, int64_t ldb,
+                 float* out, int64_t ldo) {
+#if defined(__AVX512F__)
+  switch (mr) {
+    case 16: if constexpr (NV <= 1) { RunWgtTiles<16, NV>(col, ldcol, nrows, k0, k1, b, ldb, out, ldo); return; } break;
+    case 12: if constexpr (NV <= 2) { RunWgtTiles<12, NV>(col, ldcol, nrows, k0, k1, b, ldb, out, ldo); return; } break;
+    case 8: if constexpr (NV <= 3) { RunWgtTiles<8, NV>(col, ldcol, nrows, k0, k1, b, ldb, out, ldo); return; } break;
+    case 6: RunWgtTiles<6, NV>(col, ldcol, nrows, k0, k1, b, ldb, out, ldo); return;
+  }
+#else
+  switch (mr) {
+    case 8: if constexpr (NV <= 1) { RunWgtTiles<8, NV>(col, ldcol, nrows, k0, k1, b, ldb, out, ldo); return; } break;
+    case 4: RunWgtTiles<4, NV>(col, ldcol, nrows, k0, k1, b, ldb, out, ldo); return;
+  }
+#endif
+  assert(false);
+}
+
+// product (G groups x kp x ldo, kp = K rounded up to the k-block) gets, in its
+// first kp x ldo, product[k, col] for k < K, col < ldo. b has ldb >= ldo
+// columns readable (ldo a multiple of kLanes). Returns nothing; rows are
+// reduced in groups fixed by the row count, the groups summed in order.
+void GatherGemmTN(const Gather& g, const float* b, int64_t ldb, int64_t ldo,
+                  Tensor* product) {
+  const int taps = g.taps();
+  const int chans = g.chans;
+  const int64_t K = static_cast<int64_t>(taps) * chans;
+  const int64_t rows = g.rows();
+  const int nvmax = static_cast<int>(std::min<int64_t>(kMaxNv, ldo / kLanes));
+  const std::vector<int>& choices = WgtMrChoices(nvmax);
+  int mr = choices.front();
+  for (int c : choices)
+    if (c >= K) mr = c;  // small K: the smallest block that covers it
+  const int64_t kp = RoundUp(K, mr);
+  const int64_t unit = static_cast<int64_t>(mr) * kWgtUnitBlocks;
+  const int64_t nu = CeilDiv(kp, unit);
   const int groups = static_cast<int>(
       std::clamp<int64_t>(rows / kGroupRows, 1, kMaxGroups));
   product->ResizeZero({groups * kp * ldo});
-  std::vector<int64_t> koff(koff_in);
-  koff.resize(kp, 0);
   if (rows == 0) return;
-
-  const int64_t nku = kp / kKUnit;
+  const float* zeros = Zeros(chans);
+  const TapInfo ti = MakeTapInfo(g);
   float* const base = product->data();
-  ParallelFor(groups * nku, [&](int64_t t0, int64_t t1, int) {
+
+  ParallelFor(groups * nu, [&](int64_t t0, int64_t t1, int) {
+    // Per-thread buffers, kept across calls (no allocation per call).
+    thread_local std::vector<const float*> tab;
+    thread_local std::vector<float> col;
+    tab.resize(static_cast<size_t>(kWgtRowBlock) * taps);
     for (int64_t task = t0; task < t1;) {
-      const int64_t g = task / nku;
-      const int64_t u0 = task % nku;
-      const int64_t u1 = std::min(nku, u0 + (t1 - task));
+      const int64_t grp = task / nu;
+      const int64_t u0 = task % nu;
+      const int64_t u1 = std::min(nu, u0 + (t1 - task));
       task += u1 - u0;
-      float* part = base + g * kp * ldo;
-      const int64_t r_begin = rows * g / groups;
-      const int64_t r_end = rows * (g + 1) / groups;
+      const int64_t k0 = u0 * unit, k1 = std::min(kp, u1 * unit);
+      const int64_t ldcol = k1 - k0;
+      col.resize(static_cast<size_t>(kWgtRowBlock) * ldcol);
+      float* part = base + grp * kp * ldo;
+      const int64_t r_begin = rows * grp / groups;
+      const int64_t r_end = rows * (grp + 1) / groups;
       for (int64_t r0 = r_begin; r0 < r_end; r0 += kWgtRowBlock) {
         const int nr = static_cast<int>(std::min<int64_t>(kWgtRowBlock, r_end - r0));
+        TapPointers(g, ti, r0, nr, 1, zeros, tab.data());
+        // col[r, k - k0] = A[r0 + r, k] for k in [k0, k1); zero for k >= K.
+        for (int r = 0; r < nr; ++r) {
+          float* dst = col.data() + r * ldcol;
+          const float* const* row_taps = tab.data() + static_cast<int64_t>(r) * taps;
+          int64_t k = k0;
+          while (k < k1) {
+            if (k >= K) {
+              for (; k < k1; ++k) dst[k - k0] = 0;
+              break;
+            }
+            const int64_t t = k / chans, c = k % chans;
+            const int64_t len = std::min<int64_t>(chans - c, k1 - k);
+            CopyRun(dst + (k - k0), row_taps[t] + c, len);
+            k += len;
+          }
+        }
         for (int64_t col0 = 0; col0 < ldo; col0 += kChunkCols) {
-          const int nv = static_cast<int>(
-              std::min<int64_t>(kMaxNv, (ldo - col0) / kLanes));
+          const int nv = static_cast<int>(std::min<int64_t>(kMaxNv, (ldo - col0) / kLanes));
           const float* bb = b + r0 * ldb + col0;
           float* oo = part + col0;
-          const int64_t k0 = u0 * kKUnit, k1 = u1 * kKUnit;
           switch (nv) {
-            case 1: RunWgtTiles<1>(a, a_off + r0, nr, koff.data(), k0, k1, bb, ldb, oo, ldo); break;
-            case 2: RunWgtTiles<2>(a, a_off + r0, nr, koff.data(), k0, k1, bb, ldb, oo, ldo); break;
+            case 1: DispatchWgt<1>(mr, col.data(), ldcol, nr, k0, k1, bb, ldb, oo, ldo); break;
+            case 2: DispatchWgt<2>(mr, col.data(), ldcol, nr, k0, k1, bb, ldb, oo, ldo); break;
 #if defined(__AVX512F__)
-            case 3: RunWgtTiles<3>(a, a_off + r0, nr, koff.data(), k0, k1, bb, ldb, oo, ldo); break;
-            case 4: RunWgtTiles<4>(a, a_off + r0, nr, koff.data(), k0, k1, bb, ldb, oo, ldo); break;
+            case 3: DispatchWgt<3>(mr, col.data(), ldcol, nr, k0, k1, bb, ldb, oo, ldo); break;
+            case 4: DispatchWgt<4>(mr, col.data(), ldcol, nr, k0, k1, bb, ldb, oo, ldo); break;
 #endif
             default: assert(false);
           }
@@ -334,25 +497,12 @@ void GatherGemmTN(int64_t rows, const int64_t* a_off, const float* a,
     const int64_t len = K * ldo;
     ParallelFor(CeilDiv(len, 4096), [&](int64_t c0, int64_t c1, int) {
       const int64_t e0 = c0 * 4096, e1 = std::min(len, c1 * 4096);
-      for (int g = 1; g < groups; ++g) {
-        const float* src = base + g * kp * ldo;
+      for (int grp = 1; grp < groups; ++grp) {
+        const float* src = base + grp * kp * ldo;
         for (int64_t e = e0; e < e1; ++e) base[e] += src[e];
       }
     });
   }
-}
-
-// Row offsets of every row of a RowMap, in parallel.
-void AllRowOffsets(const RowMap& m, std::vector<int64_t>* off) {
-  const int64_t rows = m.rows();
-  off->resize(std::max<int64_t>(rows, 1));
-  ParallelFor(CeilDiv(rows, 4096), [&](int64_t c0, int64_t c1, int) {
-    for (int64_t c = c0; c < c1; ++c) {
-      const int64_t r0 = c * 4096;
-      const int nr = static_cast<int>(std::min<int64_t>(4096, rows - r0));
-      RowOffsets(m, r0, nr, off->data() + r0, nullptr);
-    }
-  });
 }
 
 // b (rows x cols, row stride cols) with rows padded to a multiple of kLanes
@@ -372,43 +522,46 @@ const float* PadColumns(const float* b, int64_t rows, int cols, Tensor* buf,
   return dst;
 }
 
-// Copies NHWC x into a zero-bordered [batch, h+pt+pb, w+pl+pr, c] buffer.
-const float* PadImage(const float* x, int64_t batch, int h, int w, int c,
-                      int pt, int pb, int pl, int pr, Tensor* buf) {
-  if (pt == 0 && pb == 0 && pl == 0 && pr == 0) return x;
-  const int64_t hp = h + pt + pb, wp = w + pl + pr;
-  float* dst = Grow(*buf, batch * hp * wp * c);
-  ParallelFor(batch * hp, [&](int64_t r0, int64_t r1, int) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t n = r / hp, i = r % hp - pt;
-      float* row = dst + r * wp * c;
-      if (i < 0 || i >= h) {
-        std::memset(row, 0, sizeof(float) * wp * c);
-        continue;
-      }
-      std::memset(row, 0, sizeof(float) * pl * c);
-      std::memcpy(row + static_cast<int64_t>(pl) * c,
-                  x + ((n * h + i) * w) * c, sizeof(float) * w * c);
-      std::memset(row + static_cast<int64_t>(pl + w) * c, 0,
-                  sizeof(float) * pr * c);
-    }
-  });
-  return dst;
-}
-
 // Forward packing: packed[(t*cin + c)*ldw + o] = w[o, c, t], zero for
-// o >= cout.
+// o >= cout. Blocks of 16 output channels: 16 sequential read streams and
+// contiguous 16-float writes (a plain transpose would read with a large
+// stride, one cache line per element).
 void PackForward(const float* w, int cout, int cin, int taps, int64_t ldw,
                  float* packed) {
-  const int64_t k = static_cast<int64_t>(taps) * cin;
-  ParallelFor(k, [&](int64_t k0, int64_t k1, int) {
-    for (int64_t kk = k0; kk < k1; ++kk) {
-      const int64_t t = kk / cin, c = kk % cin;
-      float* row = packed + kk * ldw;
-      for (int o = 0; o < cout; ++o) row[o] = w[(o * cin + c) * taps + t];
-      for (int64_t o = cout; o < ldw; ++o) row[o] = 0;
+  const int64_t nob = CeilDiv(ldw, 16);
+  ParallelFor(nob, [&](int64_t b0, int64_t b1, int) {
+    for (int64_t ob = b0; ob < b1; ++ob) {
+      const int64_t o0 = ob * 16;
+      const int64_t o1 = std::min<int64_t>(cout, o0 + 16);
+      const int64_t oe = std::min<int64_t>(ldw, o0 + 16);
+      for (int64_t c = 0; c < cin; ++c) {
+        for (int64_t t = 0; t < taps; ++t) {
+          float* row = packed + (t * cin + c) * ldw;
+          for (int64_t o = o0; o < o1; ++o) row[o] = w[(o * cin + c) * taps + t];
+          for (int64_t o = std::max(o1, o0); o < oe; ++o) row[o] = 0;
+        }
+      }
     }
   });
+}
+
+// The gathered input of a convolution (forward and weight gradient).
+Gather ConvInput(const ConvGeometry& g, const float* x) {
+  Gather in;
+  in.in = x;
+  in.batch = g.batch;
+  in.h = g.in_h;
+  in.w = g.in_w;
+  in.chans = g.in_c;
+  in.grid_h = g.out_h();
+  in.grid_w = g.out_w();
+  in.stride = g.stride;
+  for (int u = 0; u < g.kernel_h; ++u)
+    for (int v = 0; v < g.kernel_w; ++v) {
+      in.dy.push_back(u - g.pad);
+      in.dx.push_back(v - g.pad);
+    }
+  return in;
 }
 
 }  // namespace
@@ -418,32 +571,21 @@ void PackForward(const float* w, int cout, int cin, int taps, int64_t ldw,
 void ConvForward(const ConvGeometry& g, const float* x, const float* w,
                  float* y, const Epilogue& epilogue) {
   Scratch& s = GetScratch();
-  const int ho = g.out_h(), wo = g.out_w();
   const int taps = g.kernel_h * g.kernel_w;
-  const int64_t hp = g.in_h + 2 * g.pad, wp = g.in_w + 2 * g.pad;
-  const float* xp = PadImage(x, g.batch, g.in_h, g.in_w, g.in_c, g.pad, g.pad,
-                             g.pad, g.pad, &s.pad);
   const int64_t ldw = RoundUp(g.out_c, kLanes);
   float* packed = Grow(s.packed, static_cast<int64_t>(taps) * g.in_c * ldw);
   PackForward(w, g.out_c, g.in_c, taps, ldw, packed);
-  std::vector<int64_t> tap_off(taps);
-  for (int u = 0; u < g.kernel_h; ++u)
-    for (int v = 0; v < g.kernel_w; ++v)
-      tap_off[u * g.kernel_w + v] = (u * wp + v) * g.in_c;
-
-  RowMap m;
-  m.batch = g.batch;
-  m.grid_h = ho;
-  m.grid_w = wo;
-  m.in_img = hp * wp * g.in_c;
-  m.in_row = g.stride * wp * g.in_c;
-  m.in_col = static_cast<int64_t>(g.stride) * g.in_c;
-  m.out_img = static_cast<int64_t>(ho) * wo * g.out_c;
-  m.out_row = static_cast<int64_t>(wo) * g.out_c;
-  m.out_col = g.out_c;
-  GemmArgs a{xp, tap_off.data(), taps, g.in_c, packed, ldw, g.out_c, y,
-             epilogue};
-  GatherGemm(m, a);
+  OutMap om;
+  om.out = y;
+  om.img = static_cast<int64_t>(g.out_h()) * g.out_w() * g.out_c;
+  om.row = static_cast<int64_t>(g.out_w()) * g.out_c;
+  om.col = g.out_c;
+  FwdArgs a;
+  a.w = packed;
+  a.ldw = ldw;
+  a.ncols = g.out_c;
+  a.epi = epilogue;
+  GatherGemm(ConvInput(g, x), om, a);
 }
 
 void ConvBackwardData(const ConvGeometry& g, const float* dy, const float* w,
@@ -454,72 +596,54 @@ void ConvBackwardData(const ConvGeometry& g, const float* dy, const float* w,
   const int kh = g.kernel_h, kw = g.kernel_w;
   const int64_t taps = static_cast<int64_t>(kh) * kw;
   // Input row r = st*i + a receives, from each kernel row u with
-  // (a + p - u) divisible by st, the output row i + (a + p - u)/st.
+  // (a + p - u) divisible by st, the output row i + (a + p - u)/st (zero
+  // when out of range).
   auto floordiv = [](int num, int den) {
     return num >= 0 ? num / den : -((-num + den - 1) / den);
   };
   auto delta = [&](int a, int u) { return floordiv(a + p - u, st); };
   auto reaches = [&](int a, int u) { return ((a + p - u) % st + st) % st == 0; };
   auto grid = [&](int in, int a) { return a < in ? (in - a + st - 1) / st : 0; };
-  // Zero padding of dy so that every reached output index is in range.
-  auto padding = [&](int in, int out, int k, int* lo, int* hi) {
-    *lo = 0;
-    *hi = 0;
-    for (int a = 0; a < st; ++a) {
-      const int n = grid(in, a);
-      if (n == 0) continue;
-      for (int u = 0; u < k; ++u) {
-        if (!reaches(a, u)) continue;
-        const int d = delta(a, u);
-        *lo = std::max(*lo, -d);
-        *hi = std::max(*hi, n - 1 + d - (out - 1));
-      }
-    }
-  };
-  int plo_h, phi_h, plo_w, phi_w;
-  padding(g.in_h, ho, kh, &plo_h, &phi_h);
-  padding(g.in_w, wo, kw, &plo_w, &phi_w);
-  const int64_t hq = ho + plo_h + phi_h, wq = wo + plo_w + phi_w;
-  const float* dyp = PadImage(dy, g.batch, ho, wo, g.out_c, plo_h, phi_h,
-                              plo_w, phi_w, &s.pad);
   const int64_t ldw = RoundUp(g.in_c, kLanes);
   float* packed = Grow(s.packed, taps * g.out_c * ldw);
 
   for (int a = 0; a < st; ++a) {
     for (int b = 0; b < st; ++b) {
-      const int gh = grid(g.in_h, a), gw = grid(g.in_w, b);
-      if (gh == 0 || gw == 0) continue;
-      std::vector<int64_t> tap_off;
+      Gather src;
+      src.in = dy;
+      src.batch = g.batch;
+      src.h = ho;
+      src.w = wo;
+      src.chans = g.out_c;
+      src.grid_h = grid(g.in_h, a);
+      src.grid_w = grid(g.in_w, b);
+      src.stride = 1;
+      if (src.rows() == 0) continue;
       std::vector<int> tap_index;
       for (int u = 0; u < kh; ++u) {
         if (!reaches(a, u)) continue;
         for (int v = 0; v < kw; ++v) {
           if (!reaches(b, v)) continue;
-          tap_off.push_back(((delta(a, u) + plo_h) * wq + delta(b, v) + plo_w) *
-                            g.out_c);
+          src.dy.push_back(delta(a, u));
+          src.dx.push_back(delta(b, v));
           tap_index.push_back(u * kw + v);
         }
       }
-      RowMap m;
-      m.batch = g.batch;
-      m.grid_h = gh;
-      m.grid_w = gw;
-      m.in_img = hq * wq * g.out_c;
-      m.in_row = wq * g.out_c;
-      m.in_col = g.out_c;
-      m.out_base = (static_cast<int64_t>(a) * g.in_w + b) * g.in_c;
-      m.out_img = static_cast<int64_t>(g.in_h) * g.in_w * g.in_c;
-      m.out_row = static_cast<int64_t>(st) * g.in_w * g.in_c;
-      m.out_col = static_cast<int64_t>(st) * g.in_c;
-      const int ntaps = static_cast<int>(tap_off.size());
+      OutMap om;
+      om.out = dx;
+      om.base = (static_cast<int64_t>(a) * g.in_w + b) * g.in_c;
+      om.img = static_cast<int64_t>(g.in_h) * g.in_w * g.in_c;
+      om.row = static_cast<int64_t>(st) * g.in_w * g.in_c;
+      om.col = static_cast<int64_t>(st) * g.in_c;
+      const int ntaps = src.taps();
       if (ntaps == 0) {
         // No kernel tap reaches these input pixels: their gradient is 0.
         if (accumulate) continue;
-        ParallelFor(m.rows(), [&](int64_t r0, int64_t r1, int) {
-          std::vector<int64_t> in_off(r1 - r0), out_off(r1 - r0);
-          RowOffsets(m, r0, static_cast<int>(r1 - r0), in_off.data(), out_off.data());
-          for (int64_t r = 0; r < r1 - r0; ++r)
-            std::memset(dx + out_off[r], 0, sizeof(float) * g.in_c);
+        ParallelFor(src.rows(), [&](int64_t r0, int64_t r1, int) {
+          ForRows(src, r0, static_cast<int>(r1 - r0), [&](int, int64_t n, int i, int j) {
+            std::memset(dx + om.base + n * om.img + i * om.row + j * om.col, 0,
+                        sizeof(float) * g.in_c);
+          });
         });
         continue;
       }
@@ -528,15 +652,17 @@ void ConvBackwardData(const ConvGeometry& g, const float* dy, const float* w,
         for (int64_t k = k0; k < k1; ++k) {
           const int64_t ti = k / g.out_c, o = k % g.out_c;
           float* row = packed + k * ldw;
-          const float* src = w + o * g.in_c * taps + tap_index[ti];
-          for (int c = 0; c < g.in_c; ++c) row[c] = src[c * taps];
+          const float* wsrc = w + o * g.in_c * taps + tap_index[ti];
+          for (int c = 0; c < g.in_c; ++c) row[c] = wsrc[c * taps];
           for (int64_t c = g.in_c; c < ldw; ++c) row[c] = 0;
         }
       });
-      Epilogue e;
-      e.accumulate = accumulate;
-      GemmArgs args{dyp, tap_off.data(), ntaps, g.out_c, packed, ldw, g.in_c, dx, e};
-      GatherGemm(m, args);
+      FwdArgs args;
+      args.w = packed;
+      args.ldw = ldw;
+      args.ncols = g.in_c;
+      args.epi.accumulate = accumulate;
+      GatherGemm(src, om, args);
     }
   }
 }
@@ -544,28 +670,11 @@ void ConvBackwardData(const ConvGeometry& g, const float* dy, const float* w,
 void ConvBackwardWeights(const ConvGeometry& g, const float* x,
                          const float* dy, float* dw) {
   Scratch& s = GetScratch();
-  const int ho = g.out_h(), wo = g.out_w();
   const int taps = g.kernel_h * g.kernel_w;
-  const int64_t hp = g.in_h + 2 * g.pad, wp = g.in_w + 2 * g.pad;
-  const float* xp = PadImage(x, g.batch, g.in_h, g.in_w, g.in_c, g.pad, g.pad,
-                             g.pad, g.pad, &s.pad);
-  RowMap m;
-  m.batch = g.batch;
-  m.grid_h = ho;
-  m.grid_w = wo;
-  m.in_img = hp * wp * g.in_c;
-  m.in_row = g.stride * wp * g.in_c;
-  m.in_col = static_cast<int64_t>(g.stride) * g.in_c;
-  AllRowOffsets(m, &s.row_off);
-  s.koff.resize(static_cast<size_t>(taps) * g.in_c);
-  for (int u = 0; u < g.kernel_h; ++u)
-    for (int v = 0; v < g.kernel_w; ++v)
-      for (int c = 0; c < g.in_c; ++c)
-        s.koff[(u * g.kernel_w + v) * g.in_c + c] = (u * wp + v) * g.in_c + c;
-  const int64_t rows = m.rows();
+  const Gather in = ConvInput(g, x);
   int64_t ldb;
-  const float* b = PadColumns(dy, rows, g.out_c, &s.bpad, &ldb);
-  GatherGemmTN(rows, s.row_off.data(), xp, s.koff, b, ldb, ldb, &s.product);
+  const float* b = PadColumns(dy, in.rows(), g.out_c, &s.bpad, &ldb);
+  GatherGemmTN(in, b, ldb, ldb, &s.product);
   // dw[o, c, t] += product[(t*cin + c), o]
   const float* prod = s.product.data();
   ParallelFor(g.out_c, [&](int64_t o0, int64_t o1, int) {
@@ -583,18 +692,22 @@ void LinearForward(int64_t n, int in, int out, const float* x, const float* w,
   const int64_t ldw = RoundUp(out, kLanes);
   float* packed = Grow(s.packed, static_cast<int64_t>(in) * ldw);
   PackForward(w, out, in, 1, ldw, packed);
-  RowMap m;
-  m.batch = n;
-  m.grid_h = 1;
-  m.grid_w = 1;
-  m.in_img = in;
-  m.out_img = out;
-  const int64_t tap0 = 0;
-  Epilogue e;
-  e.shift = b;
-  e.relu = relu;
-  GemmArgs a{x, &tap0, 1, in, packed, ldw, out, y, e};
-  GatherGemm(m, a);
+  Gather src;
+  src.in = x;
+  src.batch = n;
+  src.chans = in;
+  src.dy = {0};
+  src.dx = {0};
+  OutMap om;
+  om.out = y;
+  om.img = out;
+  FwdArgs a;
+  a.w = packed;
+  a.ldw = ldw;
+  a.ncols = out;
+  a.epi.shift = b;
+  a.epi.relu = relu;
+  GatherGemm(src, om, a);
 }
 
 void LinearBackwardData(int64_t n, int in, int out, const float* dy,
@@ -602,30 +715,36 @@ void LinearBackwardData(int64_t n, int in, int out, const float* dy,
   Scratch& s = GetScratch();
   int64_t ldw;
   const float* wp = PadColumns(w, out, in, &s.packed, &ldw);
-  RowMap m;
-  m.batch = n;
-  m.grid_h = 1;
-  m.grid_w = 1;
-  m.in_img = out;
-  m.out_img = in;
-  const int64_t tap0 = 0;
-  Epilogue e;
-  e.accumulate = accumulate;
-  GemmArgs a{dy, &tap0, 1, out, wp, ldw, in, dx, e};
-  GatherGemm(m, a);
+  Gather src;
+  src.in = dy;
+  src.batch = n;
+  src.chans = out;
+  src.dy = {0};
+  src.dx = {0};
+  OutMap om;
+  om.out = dx;
+  om.img = in;
+  FwdArgs a;
+  a.w = wp;
+  a.ldw = ldw;
+  a.ncols = in;
+  a.epi.accumulate = accumulate;
+  GatherGemm(src, om, a);
 }
 
 void LinearBackwardWeights(int64_t n, int in, int out, const float* x,
                            const float* dy, float* dw, float* db) {
   Scratch& s = GetScratch();
   // product[o, i] = sum_r dy[r, o] * x[r, i]
-  s.row_off.resize(std::max<int64_t>(n, 1));
-  for (int64_t r = 0; r < n; ++r) s.row_off[r] = r * out;
-  s.koff.resize(out);
-  for (int o = 0; o < out; ++o) s.koff[o] = o;
+  Gather src;
+  src.in = dy;
+  src.batch = n;
+  src.chans = out;
+  src.dy = {0};
+  src.dx = {0};
   int64_t ldb;
   const float* xb = PadColumns(x, n, in, &s.bpad, &ldb);
-  GatherGemmTN(n, s.row_off.data(), dy, s.koff, xb, ldb, ldb, &s.product);
+  GatherGemmTN(src, xb, ldb, ldb, &s.product);
   const float* prod = s.product.data();
   ParallelFor(out, [&](int64_t o0, int64_t o1, int) {
     for (int64_t o = o0; o < o1; ++o)

@@ -60,6 +60,13 @@ int64_t ForStatBlocks(int64_t rows, Fn fn) {
   return nb;
 }
 
+// Per-block partial sums, kept across calls (no allocation per call).
+std::vector<double>& StatScratch(int64_t n) {
+  thread_local std::vector<double> part;
+  part.resize(static_cast<size_t>(n));
+  return part;
+}
+
 template <typename Fn>
 void ForApplyRows(int64_t rows, Fn fn) {
   ParallelFor(CeilDiv(rows, kApplyRows), [&](int64_t b0, int64_t b1, int) {
@@ -80,7 +87,7 @@ void ChannelMeanVar(int64_t rows, int c, const float* x, double* mean,
   // Sums of (x - shift) and (x - shift)^2 with shift = the first row, which
   // keeps the variance free of cancellation when |mean| >> std.
   const float* shift = x;
-  std::vector<double> part(static_cast<size_t>(CeilDiv(rows, kStatRows)) * 2 * c);
+  std::vector<double>& part = StatScratch(CeilDiv(rows, kStatRows) * 2 * c);
   const int64_t nb = ForStatBlocks(rows, [&](int64_t b, int64_t r0, int64_t r1) {
     double* s1 = part.data() + b * 2 * c;
     double* s2 = s1 + c;
@@ -114,7 +121,7 @@ void ChannelMeanVar(int64_t rows, int c, const float* x, double* mean,
 void ChannelSum(int64_t rows, int c, const float* x, float* sum) {
   if (rows == 0) return;
   const int nv = static_cast<int>(CeilDiv(c, kLanes));
-  std::vector<double> part(static_cast<size_t>(CeilDiv(rows, kStatRows)) * c);
+  std::vector<double>& part = StatScratch(CeilDiv(rows, kStatRows) * c);
   const int64_t nb = ForStatBlocks(rows, [&](int64_t b, int64_t r0, int64_t r1) {
     double* s = part.data() + b * c;
     for (int v = 0; v < nv; ++v) {
@@ -153,7 +160,7 @@ void BatchNormBackward(const BatchNormBackwardArgs& a) {
   const int64_t rows = a.rows;
   const int nv = static_cast<int>(CeilDiv(c, kLanes));
   // Pass 1: per-channel sums of g and g*xhat; the residual gradient.
-  std::vector<double> part(static_cast<size_t>(CeilDiv(rows, kStatRows)) * 2 * c);
+  std::vector<double>& part = StatScratch(CeilDiv(rows, kStatRows) * 2 * c);
   const int64_t nb = ForStatBlocks(rows, [&](int64_t b, int64_t r0, int64_t r1) {
     double* sg = part.data() + b * 2 * c;
     double* sgx = sg + c;
@@ -161,12 +168,18 @@ void BatchNormBackward(const BatchNormBackwardArgs& a) {
       const Vec mu = LoadCh(a.mean, v, c);
       const Vec is = LoadCh(a.invstd, v, c);
       Vec s1 = Vec{}, s2 = Vec{};
+      const bool zmask = a.out == nullptr && a.mask_scale != nullptr;
+      const Vec msc = zmask ? LoadCh(a.mask_scale, v, c) : Vec{};
+      const Vec msh = zmask ? LoadCh(a.mask_shift, v, c) : Vec{};
       for (int64_t r = r0; r < r1; ++r) {
         Vec g = LoadCh(a.dout + r * c, v, c);
+        const Vec zv = LoadCh(a.z + r * c, v, c);
         if (a.out != nullptr) {
           g = LoadCh(a.out + r * c, v, c) > Vec{} ? g : Vec{};
+        } else if (zmask) {
+          g = Fma(zv, msc, msh) > Vec{} ? g : Vec{};
         }
-        const Vec xh = (LoadCh(a.z + r * c, v, c) - mu) * is;
+        const Vec xh = (zv - mu) * is;
         s1 += g;
         s2 = Fma(g, xh, s2);
         if (a.dresidual != nullptr) {
@@ -203,14 +216,20 @@ void BatchNormBackward(const BatchNormBackwardArgs& a) {
       const Vec ca = LoadCh(coef_a.data(), v, c);
       const Vec mg = LoadCh(coef_mg.data(), v, c);
       const Vec mgx = LoadCh(coef_mgx.data(), v, c);
+      const bool zmask = a.out == nullptr && a.mask_scale != nullptr;
+      const Vec msc = zmask ? LoadCh(a.mask_scale, v, c) : Vec{};
+      const Vec msh = zmask ? LoadCh(a.mask_shift, v, c) : Vec{};
       for (int64_t r = r0; r < r1; ++r) {
         Vec g = LoadCh(a.dout + r * c, v, c);
+        const Vec zv = LoadCh(a.z + r * c, v, c);
         if (a.out != nullptr) {
           g = LoadCh(a.out + r * c, v, c) > Vec{} ? g : Vec{};
+        } else if (zmask) {
+          g = Fma(zv, msc, msh) > Vec{} ? g : Vec{};
         }
         Vec dz;
         if (a.batch_stats) {
-          const Vec xh = (LoadCh(a.z + r * c, v, c) - mu) * is;
+          const Vec xh = (zv - mu) * is;
           dz = ca * (g - mg - xh * mgx);
         } else {
           dz = ca * g;
@@ -316,6 +335,157 @@ void MaxPool2x2Backward(int64_t batch, int h, int w, int c, const float* x,
       // Odd height: the last row is in no window.
       if (h % 2 == 1 && i == ho - 1) {
         std::memset(dimg + (h - 1) * row, 0, sizeof(float) * row);
+      }
+    }
+  });
+}
+
+namespace {
+
+// The 2x2 window routing of MaxPool2x2Backward on affine values: masks of
+// the first maximum among (a, b, d, e) in row-major order.
+struct Route {
+  IVec ea, eb, ed, ee;
+  Vec m;
+};
+inline Route FirstMax(Vec a, Vec b, Vec d, Vec e) {
+  Route r;
+  r.m = simd::Max(simd::Max(a, b), simd::Max(d, e));
+  r.ea = a == r.m;
+  r.eb = (b == r.m) & ~r.ea;
+  r.ed = (d == r.m) & ~(r.ea | r.eb);
+  r.ee = ~(r.ea | r.eb | r.ed);
+  return r;
+}
+
+}  // namespace
+
+void BnReluMaxPoolForward(int64_t batch, int h, int w, int c, const float* z,
+                          const float* scale, const float* shift, float* y) {
+  const int ho = h / 2, wo = w / 2;
+  const int nv = static_cast<int>(CeilDiv(c, kLanes));
+  const int64_t row = static_cast<int64_t>(w) * c;
+  ParallelFor(batch * ho, [&](int64_t r0, int64_t r1, int) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t n = r / ho, i = r % ho;
+      const float* top = z + (n * h + 2 * i) * row;
+      const float* bot = top + row;
+      float* out = y + r * wo * c;
+      for (int v = 0; v < nv; ++v) {
+        const Vec sc = LoadCh(scale, v, c), sh = LoadCh(shift, v, c);
+        for (int j = 0; j < wo; ++j) {
+          const int64_t o0 = static_cast<int64_t>(2 * j) * c, o1 = o0 + c;
+          const Vec m = simd::Max(
+              simd::Max(Fma(LoadCh(top + o0, v, c), sc, sh), Fma(LoadCh(top + o1, v, c), sc, sh)),
+              simd::Max(Fma(LoadCh(bot + o0, v, c), sc, sh), Fma(LoadCh(bot + o1, v, c), sc, sh)));
+          StoreCh(out + static_cast<int64_t>(j) * c, v, c, simd::Max(m, Vec{}));
+        }
+      }
+    }
+  });
+}
+
+void BnReluMaxPoolBackward(const BnReluMaxPoolBackwardArgs& a) {
+  const int h = a.h, w = a.w, c = a.c;
+  const int ho = h / 2, wo = w / 2;
+  const int nv = static_cast<int>(CeilDiv(c, kLanes));
+  const int64_t row = static_cast<int64_t>(w) * c;
+  const int64_t windows = a.batch * ho * wo;
+  // Pass 1: sums of g and g*xhat; g is non-zero only at window maxima.
+  std::vector<double>& part = StatScratch(CeilDiv(windows, kStatRows) * 2 * c);
+  const int64_t nb = ForStatBlocks(windows, [&](int64_t b, int64_t q0, int64_t q1) {
+    double* sg = part.data() + b * 2 * c;
+    double* sgx = sg + c;
+    for (int v = 0; v < nv; ++v) {
+      const Vec sc = LoadCh(a.scale, v, c), sh = LoadCh(a.shift, v, c);
+      const Vec mu = LoadCh(a.mean, v, c), is = LoadCh(a.invstd, v, c);
+      Vec s1 = Vec{}, s2 = Vec{};
+      for (int64_t q = q0; q < q1; ++q) {
+        const int64_t n = q / (static_cast<int64_t>(ho) * wo);
+        const int64_t rem = q % (static_cast<int64_t>(ho) * wo);
+        const int64_t i = rem / wo, j = rem % wo;
+        const float* top = a.z + (n * h + 2 * i) * row + 2 * j * c;
+        const float* bot = top + row;
+        const Vec za = LoadCh(top, v, c), zb = LoadCh(top + c, v, c);
+        const Vec zd = LoadCh(bot, v, c), ze = LoadCh(bot + c, v, c);
+        const Route rt = FirstMax(Fma(za, sc, sh), Fma(zb, sc, sh), Fma(zd, sc, sh),
+                                  Fma(ze, sc, sh));
+        const Vec g = rt.m > Vec{} ? LoadCh(a.dout + q * c, v, c) : Vec{};
+        const Vec zs = rt.ea ? za : rt.eb ? zb : rt.ed ? zd : ze;
+        s1 += g;
+        s2 = Fma(g, (zs - mu) * is, s2);
+      }
+      for (int l = 0; l < kLanes && v * kLanes + l < c; ++l) {
+        sg[v * kLanes + l] = s1[l];
+        sgx[v * kLanes + l] = s2[l];
+      }
+    }
+  });
+  std::vector<float> coef_a(c), coef_mg(c), coef_mgx(c);
+  const double m = static_cast<double>(std::max<int64_t>(a.batch * h * w, 1));
+  for (int o = 0; o < c; ++o) {
+    double sg = 0, sgx = 0;
+    for (int64_t b = 0; b < nb; ++b) {
+      sg += part[b * 2 * c + o];
+      sgx += part[b * 2 * c + c + o];
+    }
+    if (a.dgamma != nullptr) a.dgamma[o] += static_cast<float>(sgx);
+    if (a.dbeta != nullptr) a.dbeta[o] += static_cast<float>(sg);
+    coef_a[o] = a.gamma[o] * a.invstd[o];
+    coef_mg[o] = a.batch_stats ? static_cast<float>(sg / m) : 0.0f;
+    coef_mgx[o] = a.batch_stats ? static_cast<float>(sgx / m) : 0.0f;
+  }
+  // Pass 2: dz everywhere. Each piece owns input rows 2i, 2i+1 (and the odd
+  // last row with i = ho - 1); with ho == 0 a piece owns a whole image.
+  const int pieces_per_img = std::max(ho, 1);
+  ParallelFor(a.batch * pieces_per_img, [&](int64_t p0, int64_t p1, int) {
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t n = p / pieces_per_img, i = p % pieces_per_img;
+      for (int v = 0; v < nv; ++v) {
+        const Vec sc = LoadCh(a.scale, v, c), sh = LoadCh(a.shift, v, c);
+        const Vec mu = LoadCh(a.mean, v, c), is = LoadCh(a.invstd, v, c);
+        const Vec ca = LoadCh(coef_a.data(), v, c);
+        const Vec mg = LoadCh(coef_mg.data(), v, c);
+        const Vec mgx = LoadCh(coef_mgx.data(), v, c);
+        auto dz_of = [&](Vec zv, Vec g) {
+          return a.batch_stats ? ca * (g - mg - (zv - mu) * is * mgx) : ca * g;
+        };
+        // Positions in no window: g = 0.
+        auto plain_row = [&](int64_t y, int x0) {
+          const float* zr = a.z + (n * h + y) * row;
+          float* dr = a.dz + (n * h + y) * row;
+          for (int x = x0; x < w; ++x) {
+            StoreCh(dr + static_cast<int64_t>(x) * c, v, c,
+                    dz_of(LoadCh(zr + static_cast<int64_t>(x) * c, v, c), Vec{}));
+          }
+        };
+        if (ho == 0) {
+          for (int y = 0; y < h; ++y) plain_row(y, 0);
+          continue;
+        }
+        const float* top = a.z + (n * h + 2 * i) * row;
+        const float* bot = top + row;
+        float* dtop = a.dz + (n * h + 2 * i) * row;
+        float* dbot = dtop + row;
+        const float* gw = a.dout + ((n * ho + i) * wo) * c;
+        for (int j = 0; j < wo; ++j) {
+          const int64_t o0 = static_cast<int64_t>(2 * j) * c, o1 = o0 + c;
+          const Vec za = LoadCh(top + o0, v, c), zb = LoadCh(top + o1, v, c);
+          const Vec zd = LoadCh(bot + o0, v, c), ze = LoadCh(bot + o1, v, c);
+          const Route rt = FirstMax(Fma(za, sc, sh), Fma(zb, sc, sh), Fma(zd, sc, sh),
+                                    Fma(ze, sc, sh));
+          const Vec g = rt.m > Vec{} ? LoadCh(gw + static_cast<int64_t>(j) * c, v, c) : Vec{};
+          StoreCh(dtop + o0, v, c, dz_of(za, rt.ea ? g : Vec{}));
+          StoreCh(dtop + o1, v, c, dz_of(zb, rt.eb ? g : Vec{}));
+          StoreCh(dbot + o0, v, c, dz_of(zd, rt.ed ? g : Vec{}));
+          StoreCh(dbot + o1, v, c, dz_of(ze, rt.ee ? g : Vec{}));
+        }
+        if (w % 2 == 1) {
+          const int64_t o = static_cast<int64_t>(w - 1) * c;
+          StoreCh(dtop + o, v, c, dz_of(LoadCh(top + o, v, c), Vec{}));
+          StoreCh(dbot + o, v, c, dz_of(LoadCh(bot + o, v, c), Vec{}));
+        }
+        if (h % 2 == 1 && i == ho - 1) plain_row(h - 1, 0);
       }
     }
   });

@@ -93,11 +93,17 @@ void ChannelAffine(int64_t rows, int c, const float* x, const float* scale,
 //   dz = gamma*invstd * g                                      otherwise
 // (batch_stats: mean and invstd were computed from z itself.) dz may alias
 // dout only if out is null. dz is always overwritten.
+//
+// Without out, the ReLU mask can instead be recomputed from z as
+// z * mask_scale[o] + mask_shift[o] > 0 (exactly the forward's affine step
+// when there was no residual), which saves reading out.
 struct BatchNormBackwardArgs {
   int64_t rows = 0;
   int c = 0;
   const float* z = nullptr;
-  const float* out = nullptr;  // null: no ReLU
+  const float* out = nullptr;  // null: no ReLU, unless mask_scale is set
+  const float* mask_scale = nullptr;
+  const float* mask_shift = nullptr;
   const float* dout = nullptr;
   const float* mean = nullptr;
   const float* invstd = nullptr;
@@ -110,6 +116,32 @@ struct BatchNormBackwardArgs {
   bool accumulate_residual = false;
 };
 void BatchNormBackward(const BatchNormBackwardArgs& a);
+
+// The fused block  y = maxpool2x2(relu(z * scale[o] + shift[o]))  on NHWC
+// z [batch, h, w, c] -> y [batch, h/2, w/2, c], and its backward through
+// BatchNorm: with the same arguments as BatchNormBackward (out / dresidual
+// unused), dout being the gradient of the POOLED output. The ReLU output is
+// never stored: window maxima and the ReLU mask are recomputed from z (the
+// same arithmetic as the forward, so the same routing as MaxPool2x2Backward
+// after ChannelAffine + ReLU: the first maximum of each window).
+void BnReluMaxPoolForward(int64_t batch, int h, int w, int c, const float* z,
+                          const float* scale, const float* shift, float* y);
+struct BnReluMaxPoolBackwardArgs {
+  int64_t batch = 0;
+  int h = 0, w = 0, c = 0;
+  const float* z = nullptr;
+  const float* scale = nullptr;  // the forward's affine step
+  const float* shift = nullptr;
+  const float* dout = nullptr;   // [batch, h/2, w/2, c]
+  const float* mean = nullptr;
+  const float* invstd = nullptr;
+  const float* gamma = nullptr;
+  bool batch_stats = true;
+  float* dz = nullptr;           // [batch, h, w, c], overwritten
+  float* dgamma = nullptr;
+  float* dbeta = nullptr;
+};
+void BnReluMaxPoolBackward(const BnReluMaxPoolBackwardArgs& a);
 
 // y = max(x, 0); dx = dy where y > 0 else 0 (dx may alias dy).
 void ReluForward(int64_t n, const float* x, float* y);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -374,6 +375,74 @@ TEST_P(ThreadsTest, MaxPoolMatchesReferenceIncludingTiesAndOddSizes) {
     Tensor dx;
     MaxPool2d::Backward(x, dy, &dx);
     EXPECT_TRUE(Close(dx, want_dx, 0)) << h << "x" << w;
+  }
+}
+
+// The fused BN-affine + ReLU + max pool against its unfused composition.
+TEST_P(ThreadsTest, FusedBnReluMaxPoolMatchesComposition) {
+  for (auto [h, w, c] : {std::tuple{8, 8, 32}, std::tuple{7, 5, 19}, std::tuple{1, 3, 4},
+                         std::tuple{4, 6, 70}}) {
+    const int64_t n = 3;
+    const int64_t rows = n * h * w;
+    Tensor z = Random({n, h, w, c}, 91);
+    for (float& v : z) v = std::round(v * 4) / 4;  // ties in windows
+    Tensor scale = Random({c}, 92, 0.5f, 2.0f);
+    scale[0] = -1.0f;  // a negative gamma reverses the order of maxima
+    const Tensor shift = Random({c}, 93, -0.5f, 0.5f);
+    const Tensor mean = Random({c}, 94, -0.2f, 0.2f);
+    const Tensor invstd = Random({c}, 95, 0.5f, 2.0f);
+    const Tensor gamma = Random({c}, 96, 0.5f, 1.5f);
+    // Unfused.
+    Tensor y(z.shape()), pooled({n, h / 2, w / 2, c});
+    kernels::ChannelAffine(rows, c, z.data(), scale.data(), shift.data(), nullptr,
+                           true, y.data());
+    kernels::MaxPool2x2Forward(n, h, w, c, y.data(), pooled.data());
+    Tensor fused(pooled.shape());
+    kernels::BnReluMaxPoolForward(n, h, w, c, z.data(), scale.data(), shift.data(),
+                                  fused.data());
+    EXPECT_TRUE(Close(fused, pooled, 0));
+
+    for (bool batch_stats : {true, false}) {
+      const Tensor dp = Random(pooled.shape(), 97);
+      Tensor dy(z.shape()), want_dz(z.shape()), dg1({c}), db1({c});
+      kernels::MaxPool2x2Backward(n, h, w, c, y.data(), dp.data(), dy.data());
+      kernels::BatchNormBackwardArgs a;
+      a.rows = rows;
+      a.c = c;
+      a.z = z.data();
+      a.out = y.data();
+      a.dout = dy.data();
+      a.mean = mean.data();
+      a.invstd = invstd.data();
+      a.gamma = gamma.data();
+      a.batch_stats = batch_stats;
+      a.dz = want_dz.data();
+      a.dgamma = dg1.data();
+      a.dbeta = db1.data();
+      kernels::BatchNormBackward(a);
+
+      Tensor dz = Tensor::Filled(z.shape(), 7.0f), dg2({c}), db2({c});
+      kernels::BnReluMaxPoolBackwardArgs f;
+      f.batch = n;
+      f.h = h;
+      f.w = w;
+      f.c = c;
+      f.z = z.data();
+      f.scale = scale.data();
+      f.shift = shift.data();
+      f.dout = dp.data();
+      f.mean = mean.data();
+      f.invstd = invstd.data();
+      f.gamma = gamma.data();
+      f.batch_stats = batch_stats;
+      f.dz = dz.data();
+      f.dgamma = dg2.data();
+      f.dbeta = db2.data();
+      kernels::BnReluMaxPoolBackward(f);
+      EXPECT_TRUE(Close(dz, want_dz, 1e-5)) << h << "x" << w << "x" << c;
+      EXPECT_TRUE(Close(dg2, dg1, 1e-5));
+      EXPECT_TRUE(Close(db2, db1, 1e-5));
+    }
   }
 }
 

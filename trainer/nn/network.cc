@@ -1,16 +1,77 @@
 #include "trainer/nn/network.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "trainer/nn/check.h"
 #include "trainer/nn/kernels.h"
 #include "trainer/nn/random.h"
 
 namespace nftcim::trainer::nn {
+
+namespace {
+
+// Optional wall-clock profile of the ops (see EnableProfiling).
+struct Profile {
+  bool on = false;
+  std::vector<std::pair<std::string, double>> entries;  // first-seen order
+  void Add(const std::string& key, double seconds) {
+    for (auto& e : entries) {
+      if (e.first == key) {
+        e.second += seconds;
+        return;
+      }
+    }
+    entries.emplace_back(key, seconds);
+  }
+};
+Profile& GetProfile() {
+  static Profile* p = new Profile();
+  return *p;
+}
+
+class ScopedTimer {
+ public:
+  explicit ScopedTimer(std::string key)
+      : on_(GetProfile().on), key_(on_ ? std::move(key) : std::string()) {
+    if (on_) t0_ = std::chrono::steady_clock::now();
+  }
+  ~ScopedTimer() {
+    if (!on_) return;
+    GetProfile().Add(key_, std::chrono::duration<double>(
+                               std::chrono::steady_clock::now() - t0_)
+                               .count());
+  }
+
+ private:
+  bool on_;
+  std::string key_;
+  std::chrono::steady_clock::time_point t0_;
+};
+
+}  // namespace
+
+void EnableProfiling(bool on) {
+  GetProfile().on = on;
+  GetProfile().entries.clear();
+}
+
+std::string ProfileReport() {
+  double total = 0;
+  for (const auto& e : GetProfile().entries) total += e.second;
+  std::string out;
+  for (const auto& e : GetProfile().entries) {
+    out += absl::StrFormat("%-28s %9.2f ms %5.1f%%\n", e.first, 1e3 * e.second,
+                           total > 0 ? 100 * e.second / total : 0.0);
+  }
+  out += absl::StrFormat("%-28s %9.2f ms\n", "total", 1e3 * total);
+  return out;
+}
 
 int ScaledWidth(int base, double width) {
   return std::max(1, static_cast<int>(std::lround(base * width)));
@@ -21,13 +82,17 @@ int ScaledWidth(int base, double width) {
 // (slot 0 is the input, NHWC).
 
 struct Network::Op {
-  enum class Kind { kConvBn, kMaxPool, kGlobalAvgPool, kFlatten, kLinear };
+  // kConvBnPool: conv -> BatchNorm -> ReLU -> 2x2 max pool, whose ReLU
+  // output is never stored (recomputed from the conv output in backward).
+  enum class Kind { kConvBn, kConvBnPool, kMaxPool, kGlobalAvgPool, kFlatten, kLinear };
   Kind kind = Kind::kConvBn;
+  std::string name;  // for profiles: the op's first layer
   int in = -1, out = -1;
   int residual = -1;  // conv-bn: slot added before the ReLU, or -1
   bool relu = false;
   // Shapes per image (NHWC): input and output.
   int in_h = 0, in_w = 0, in_c = 0, out_h = 0, out_w = 0, out_c = 0;
+  int conv_oh = 0, conv_ow = 0;  // conv-bn(-pool): the convolution's output
   // conv-bn
   Conv2d* conv = nullptr;
   BatchNorm2d* bn = nullptr;
@@ -104,7 +169,10 @@ void Network::RunOp(const Op& op, const ForwardOptions& options, bool keep,
   Tensor& y = c->acts_[op.out];
   const int64_t out_rows = n * op.out_h * op.out_w;
   switch (op.kind) {
-    case Op::Kind::kConvBn: {
+    case Op::Kind::kConvBn:
+    case Op::Kind::kConvBnPool: {
+      const bool pool = op.kind == Op::Kind::kConvBnPool;
+      const int64_t conv_rows = n * op.conv_oh * op.conv_ow;
       y.Resize({n, op.out_h, op.out_w, op.out_c});
       const kernels::ConvGeometry g = op.conv->Geometry(n, op.in_h, op.in_w);
       const Tensor& w = *c->values_[op.conv_w];
@@ -117,12 +185,20 @@ void Network::RunOp(const Op& op, const ForwardOptions& options, bool keep,
       if (!keep && !options.training) {
         // Inference: BatchNorm (running statistics) and ReLU folded into the
         // convolution's epilogue.
-        op.bn->ComputeStats(out_rows, nullptr, false, false, &ctx);
+        op.bn->ComputeStats(conv_rows, nullptr, false, false, &ctx);
         BnAffine(ctx, gamma, beta, &scale, &shift);
         kernels::Epilogue e;
         e.scale = scale.data();
         e.shift = shift.data();
         e.relu = op.relu && residual == nullptr;
+        if (pool) {
+          Tensor& t = c->pre_bn_[op.bn_index];
+          t.Resize({n, op.conv_oh, op.conv_ow, op.out_c});
+          kernels::ConvForward(g, x.data(), w.data(), t.data(), e);
+          kernels::MaxPool2x2Forward(n, op.conv_oh, op.conv_ow, op.out_c, t.data(),
+                                     y.data());
+          return;
+        }
         kernels::ConvForward(g, x.data(), w.data(), y.data(), e);
         if (residual != nullptr) {
           const std::vector<float> one(op.out_c, 1.0f), zero(op.out_c, 0.0f);
@@ -132,12 +208,17 @@ void Network::RunOp(const Op& op, const ForwardOptions& options, bool keep,
         return;
       }
       Tensor& z = c->pre_bn_[op.bn_index];
-      z.Resize({n, op.out_h, op.out_w, op.out_c});
+      z.Resize({n, op.conv_oh, op.conv_ow, op.out_c});
       kernels::ConvForward(g, x.data(), w.data(), z.data());
-      op.bn->ComputeStats(out_rows, z.data(), options.training,
+      op.bn->ComputeStats(conv_rows, z.data(), options.training,
                           options.training && options.update_running_stats,
                           &ctx);
       BnAffine(ctx, gamma, beta, &scale, &shift);
+      if (pool) {
+        kernels::BnReluMaxPoolForward(n, op.conv_oh, op.conv_ow, op.out_c, z.data(),
+                                      scale.data(), shift.data(), y.data());
+        return;
+      }
       kernels::ChannelAffine(out_rows, op.out_c, z.data(), scale.data(),
                              shift.data(), residual, op.relu, y.data());
       return;
@@ -208,7 +289,10 @@ void Network::Forward(const Tensor& x, const ForwardOptions& options,
   Tensor& in = c->acts_[0];
   in.Resize({n, s, s, config_.in_channels});
   kernels::NchwToNhwc(n, config_.in_channels, s * s, x.data(), in.data());
-  for (const Op& op : ops_) RunOp(op, options, keep, c);
+  for (const Op& op : ops_) {
+    ScopedTimer timer("fwd " + op.name);
+    RunOp(op, options, keep, c);
+  }
 
   if (logits != nullptr) logits->CopyFrom(c->acts_[logits_slot_]);
   if (snapshots != nullptr) {
@@ -226,6 +310,24 @@ void Network::Forward(const Tensor& x, const ForwardOptions& options,
     // Do not keep pointers to the caller's override tensors.
     c->values_.clear();
   }
+}
+
+// The convolution part of a conv-bn op's backward; tmp_ holds the gradient
+// w.r.t. the convolution's output.
+void Network::ConvBackward(const Op& op, const ForwardCache& cache,
+                           bool need_dx) {
+  const int64_t n = cache.batch_;
+  const kernels::ConvGeometry g = op.conv->Geometry(n, op.in_h, op.in_w);
+  kernels::ConvBackwardWeights(g, cache.acts_[op.in].data(), tmp_.data(),
+                               params_[op.conv_w]->grad.data());
+  if (!need_dx) return;
+  const bool acc = grad_set_[op.in] != 0;
+  if (!acc) {
+    grads_[op.in].Resize(cache.acts_[op.in].shape());
+    grad_set_[op.in] = 1;
+  }
+  kernels::ConvBackwardData(g, tmp_.data(), cache.values_[op.conv_w]->data(),
+                            grads_[op.in].data(), acc);
 }
 
 void Network::Backward(const ForwardCache& cache, const Tensor& dlogits,
@@ -273,6 +375,7 @@ void Network::Backward(const ForwardCache& cache, const Tensor& dlogits,
 
   for (auto it = ops_.rbegin(); it != ops_.rend(); ++it) {
     const Op& op = *it;
+    ScopedTimer timer("bwd " + op.name);
     if (!grad_set_[op.out]) {
       grads_[op.out].ResizeZero(acts[op.out].shape());
       grad_set_[op.out] = 1;
@@ -281,6 +384,33 @@ void Network::Backward(const ForwardCache& cache, const Tensor& dlogits,
     const bool need_dx = op.in != 0;  // the input image needs no gradient
     const int64_t out_rows = n * op.out_h * op.out_w;
     switch (op.kind) {
+      case Op::Kind::kConvBnPool: {
+        const BatchNorm2d::Context& ctx = cache.bn_[op.bn_index];
+        const Tensor& z = cache.pre_bn_[op.bn_index];
+        tmp_.Resize(z.shape());
+        std::vector<float> scale, shift;
+        BnAffine(ctx, *cache.values_[op.bn_w], *cache.values_[op.bn_b], &scale,
+                 &shift);
+        kernels::BnReluMaxPoolBackwardArgs a;
+        a.batch = n;
+        a.h = op.conv_oh;
+        a.w = op.conv_ow;
+        a.c = op.out_c;
+        a.z = z.data();
+        a.scale = scale.data();
+        a.shift = shift.data();
+        a.dout = gout.data();
+        a.mean = ctx.mean.data();
+        a.invstd = ctx.invstd.data();
+        a.gamma = cache.values_[op.bn_w]->data();
+        a.batch_stats = ctx.batch_stats;
+        a.dz = tmp_.data();
+        a.dgamma = params_[op.bn_w]->grad.data();
+        a.dbeta = params_[op.bn_b]->grad.data();
+        kernels::BnReluMaxPoolBackward(a);
+        ConvBackward(op, cache, need_dx);
+        break;
+      }
       case Op::Kind::kConvBn: {
         const BatchNorm2d::Context& ctx = cache.bn_[op.bn_index];
         const Tensor& z = cache.pre_bn_[op.bn_index];
@@ -291,7 +421,17 @@ void Network::Backward(const ForwardCache& cache, const Tensor& dlogits,
         a.rows = out_rows;
         a.c = op.out_c;
         a.z = z.data();
-        a.out = op.relu ? acts[op.out].data() : nullptr;
+        std::vector<float> mask_scale, mask_shift;
+        if (op.relu && op.residual < 0) {
+          // The ReLU mask from z and the forward's affine step (identical
+          // arithmetic), without reading the output.
+          BnAffine(ctx, *cache.values_[op.bn_w], *cache.values_[op.bn_b],
+                   &mask_scale, &mask_shift);
+          a.mask_scale = mask_scale.data();
+          a.mask_shift = mask_shift.data();
+        } else if (op.relu) {
+          a.out = acts[op.out].data();
+        }
         a.dout = gout.data();
         a.mean = ctx.mean.data();
         a.invstd = ctx.invstd.data();
@@ -305,15 +445,7 @@ void Network::Backward(const ForwardCache& cache, const Tensor& dlogits,
           a.dresidual = grads_[op.residual].data();
         }
         kernels::BatchNormBackward(a);
-        const kernels::ConvGeometry g = op.conv->Geometry(n, op.in_h, op.in_w);
-        kernels::ConvBackwardWeights(g, acts[op.in].data(), tmp_.data(),
-                                     params_[op.conv_w]->grad.data());
-        if (need_dx) {
-          const bool acc = prepare(op.in);
-          kernels::ConvBackwardData(g, tmp_.data(),
-                                    cache.values_[op.conv_w]->data(),
-                                    grads_[op.in].data(), acc);
-        }
+        ConvBackward(op, cache, need_dx);
         break;
       }
       case Op::Kind::kMaxPool: {
@@ -407,6 +539,7 @@ class NetworkBuilder {
     BatchNorm2d* bn = n.bns_.back().get();
     Network::Op op;
     op.kind = Network::Op::Kind::kConvBn;
+    op.name = conv_name;
     op.in = in.slot;
     op.out = n.num_slots_++;
     op.residual = residual != nullptr ? residual->slot : -1;
@@ -415,8 +548,8 @@ class NetworkBuilder {
     op.in_w = in.w;
     op.in_c = in.c;
     const kernels::ConvGeometry g = conv->Geometry(1, in.h, in.w);
-    op.out_h = g.out_h();
-    op.out_w = g.out_w();
+    op.conv_oh = op.out_h = g.out_h();
+    op.conv_ow = op.out_w = g.out_w();
     op.out_c = out_c;
     op.conv = conv;
     op.bn = bn;
@@ -451,9 +584,26 @@ class NetworkBuilder {
     return cur;
   }
 
+  // conv -> BatchNorm -> ReLU -> 2x2 max pool as one fused op.
+  Act ConvBnReluPool(const Act& in, const std::string& conv_name,
+                     const std::string& bn_name, const std::string& relu_name,
+                     const std::string& pool_name, int out_c) {
+    const Act relu = ConvBn(in, conv_name, bn_name, relu_name, out_c, 3, 1, 1, true);
+    Network::Op& op = net_->ops_.back();
+    op.kind = Network::Op::Kind::kConvBnPool;
+    op.out_h = op.conv_oh / 2;
+    op.out_w = op.conv_ow / 2;
+    LayerInfo li = Info(pool_name, "maxpool", {relu.name}, relu, out_c, op.out_h, op.out_w);
+    li.kernel = 2;
+    li.stride = 2;
+    AddInfo(std::move(li));
+    return {op.out, op.out_h, op.out_w, out_c, pool_name};
+  }
+
   Act MaxPool(const Act& in, const std::string& name) {
     Network::Op op;
     op.kind = Network::Op::Kind::kMaxPool;
+    op.name = name;
     op.in = in.slot;
     op.out = net_->num_slots_++;
     op.in_h = in.h;
@@ -473,6 +623,7 @@ class NetworkBuilder {
   Act GlobalAvgPool(const Act& in, const std::string& name) {
     Network::Op op;
     op.kind = Network::Op::Kind::kGlobalAvgPool;
+    op.name = name;
     op.in = in.slot;
     op.out = net_->num_slots_++;
     op.in_h = in.h;
@@ -488,6 +639,7 @@ class NetworkBuilder {
   Act Flatten(const Act& in, const std::string& name) {
     Network::Op op;
     op.kind = Network::Op::Kind::kFlatten;
+    op.name = name;
     op.in = in.slot;
     op.out = net_->num_slots_++;
     op.in_h = in.h;
@@ -508,6 +660,7 @@ class NetworkBuilder {
     Linear* lin = n.linears_.back().get();
     Network::Op op;
     op.kind = Network::Op::Kind::kLinear;
+    op.name = name;
     op.in = in.slot;
     op.out = n.num_slots_++;
     op.relu = relu;
@@ -629,11 +782,13 @@ std::unique_ptr<Network> BuildVgg8(const ModelConfig& config) {
   int pool = 0;
   for (int i = 0; i < 6; ++i) {
     const std::string k = std::to_string(i + 1);
-    a = b.ConvBn(a, "conv" + k, "bn" + k, "relu" + k, ch[i], 3, 1, 1, true);
-    if (i == 0) b.Snapshot(a);
     if (i % 2 == 1) {
-      a = b.MaxPool(a, "pool" + std::to_string(++pool));
+      a = b.ConvBnReluPool(a, "conv" + k, "bn" + k, "relu" + k,
+                           "pool" + std::to_string(++pool), ch[i]);
       if (pool <= 2) b.Snapshot(a);
+    } else {
+      a = b.ConvBn(a, "conv" + k, "bn" + k, "relu" + k, ch[i], 3, 1, 1, true);
+      if (i == 0) b.Snapshot(a);
     }
   }
   a = b.Flatten(a, "flatten");

@@ -162,6 +162,7 @@ class Network {
   Network();
   void RunOp(const Op& op, const ForwardOptions& options, bool keep,
              ForwardCache* cache);
+  void ConvBackward(const Op& op, const ForwardCache& cache, bool need_dx);
 
   ModelConfig config_;
   ArchitectureInfo info_;
@@ -225,6 +226,12 @@ class IrsHead {
   AdaptiveAvgPool2d pool_;
   Linear fc1_, fc2_;
 };
+
+// A wall-clock profile of Network's forward and backward ops (summed over
+// calls until the next EnableProfiling), for finding bottlenecks. Off by
+// default; costs nothing when off. Not thread-safe.
+void EnableProfiling(bool on);
+std::string ProfileReport();
 
 // One head per snapshot of `info` with names "irs1", "irs2", ...; head i
 // (from 0) has seed Rng(seed, 1000 + i).Next(). pool_sizes empty means

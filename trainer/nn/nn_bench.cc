@@ -1,7 +1,8 @@
 // Throughput of the trainer/nn kernels and models.
 //
 //   bazel run -c opt //trainer/nn:nn_bench [-- --threads=1,2 --iters=15
-//       --batch=128 --width=0.25 --arch=vgg8 --in_channels=1 --layers=1]
+//       --batch=128 --width=0.25 --arch=vgg8 --in_channels=1 --layers=1
+//       --profile=0 --elementwise=0]
 //
 // Reports, for each thread count: VGG-8 (default width 0.25, batch 128,
 // 1x32x32 input) inference images/s (eval forward, no cache) and training
@@ -15,6 +16,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
 #include <functional>
 #include <memory>
 #include <string>
@@ -41,6 +44,8 @@ struct Args {
   std::string arch = "vgg8";
   int in_channels = 1;
   bool layers = true;
+  bool profile = false;
+  bool elementwise = false;
 };
 
 Args Parse(int argc, char** argv) {
@@ -67,6 +72,10 @@ Args Parse(int argc, char** argv) {
       a.arch = v;
     } else if (!(v = value("--in_channels")).empty()) {
       a.in_channels = std::atoi(v.c_str());
+    } else if (!(v = value("--elementwise")).empty()) {
+      a.elementwise = v != "0";
+    } else if (!(v = value("--profile")).empty()) {
+      a.profile = v != "0";
     } else if (!(v = value("--layers")).empty()) {
       a.layers = v != "0";
     } else {
@@ -77,18 +86,30 @@ Args Parse(int argc, char** argv) {
   return a;
 }
 
-double Seconds(const std::function<void()>& fn) {
-  const auto t0 = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+double ProcessCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-// Median time of fn over iters runs after `warmup` runs.
-double Median(int warmup, int iters, const std::function<void()>& fn) {
+// Median wall-clock time of fn over iters runs after `warmup` runs. If
+// cpu is not null it gets the median CPU time of the process over the same
+// runs (all threads): on a loaded machine, cpu / threads is closer to what
+// the code would take on idle cores than the wall time is.
+double Median(int warmup, int iters, const std::function<void()>& fn,
+              double* cpu = nullptr) {
   for (int i = 0; i < warmup; ++i) fn();
-  std::vector<double> t;
-  for (int i = 0; i < iters; ++i) t.push_back(Seconds(fn));
+  std::vector<double> t, c;
+  for (int i = 0; i < iters; ++i) {
+    const double c0 = ProcessCpuSeconds();
+    const auto t0 = std::chrono::steady_clock::now();
+    fn();
+    t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    c.push_back(ProcessCpuSeconds() - c0);
+  }
   std::sort(t.begin(), t.end());
+  std::sort(c.begin(), c.end());
+  if (cpu != nullptr) *cpu = c[c.size() / 2];
   return t[t.size() / 2];
 }
 
@@ -119,8 +140,9 @@ void BenchModel(const Args& a) {
   Tensor logits, dlogits;
   ForwardOptions eval;
   eval.training = false;
-  const double t_infer =
-      Median(3, a.iters, [&] { net->Forward(x, eval, nullptr, &logits, nullptr); });
+  double c_infer, c_train;
+  const double t_infer = Median(
+      3, a.iters, [&] { net->Forward(x, eval, nullptr, &logits, nullptr); }, &c_infer);
 
   ForwardCache cache;
   ForwardOptions train;
@@ -129,14 +151,31 @@ void BenchModel(const Args& a) {
     net->Forward(x, train, &cache, &logits, nullptr);
     SoftmaxCrossEntropy(logits, labels, &dlogits);
     net->Backward(cache, dlogits, {});
-  });
+  }, &c_train);
   // The forward and backward halves of a training step, for the breakdown.
   const double t_train_fwd =
       Median(2, a.iters, [&] { net->Forward(x, train, &cache, &logits, nullptr); });
+  if (a.profile) {
+    EnableProfiling(true);
+    for (int i = 0; i < a.iters; ++i) {
+      net->Forward(x, eval, nullptr, &logits, nullptr);
+    }
+    std::printf("inference profile (%d batches):\n%s", a.iters, ProfileReport().c_str());
+    EnableProfiling(true);
+    for (int i = 0; i < a.iters; ++i) {
+      net->Forward(x, train, &cache, &logits, nullptr);
+      SoftmaxCrossEntropy(logits, labels, &dlogits);
+      net->Backward(cache, dlogits, {});
+    }
+    std::printf("training profile (%d steps):\n%s", a.iters, ProfileReport().c_str());
+    EnableProfiling(false);
+  }
   std::printf("  %s width %.3g batch %d: inference %8.0f images/s (%.1f ms)   "
               "training step %7.0f images/s (%.1f ms; forward %.1f ms)\n",
               a.arch.c_str(), a.width, a.batch, a.batch / t_infer, 1e3 * t_infer,
               a.batch / t_train, 1e3 * t_train, 1e3 * t_train_fwd);
+  std::printf("  (process CPU time per batch: inference %.1f ms, training step %.1f ms)\n",
+              1e3 * c_infer, 1e3 * c_train);
 }
 
 // Plain Eigen SGEMM C[m,n] = A[m,k] B[k,n] (row-major), rows split over the
@@ -214,6 +253,57 @@ void BenchLayers(const Args& a) {
               f / t_d / 1e9, f / t_w / 1e9, SgemmGflops(b, out, in, a.iters));
 }
 
+// The memory-bound kernels on conv2's output (batch x 32 x 32 x 32 at
+// width 0.25), in GB/s of data touched.
+void BenchElementwise(const Args& a) {
+  const int c = ScaledWidth(128, a.width);
+  const int64_t rows = static_cast<int64_t>(a.batch) * 32 * 32;
+  const Tensor z = Random({rows, c}, 9), dy = Random({rows, c}, 10);
+  Tensor y({rows, c}), dz({rows, c}), pooled({rows / 4, c}), t({rows, c});
+  std::vector<double> mean(c), var(c);
+  std::vector<float> scale(c, 1.1f), shift(c, 0.1f), meanf(c, 0.f), inv(c, 1.f),
+      dg(c), db(c);
+  const double mb = rows * c * 4.0 / 1e9;
+  auto report = [&](const char* name, double t_s, double streams) {
+    std::printf("  %-28s %7.2f ms %7.1f GB/s\n", name, 1e3 * t_s, streams * mb / t_s);
+  };
+  report("ChannelMeanVar", Median(2, a.iters, [&] {
+           kernels::ChannelMeanVar(rows, c, z.data(), mean.data(), var.data());
+         }), 1);
+  report("ChannelAffine+relu", Median(2, a.iters, [&] {
+           kernels::ChannelAffine(rows, c, z.data(), scale.data(), shift.data(),
+                                  nullptr, true, y.data());
+         }), 2);
+  kernels::BatchNormBackwardArgs bn;
+  bn.rows = rows;
+  bn.c = c;
+  bn.z = z.data();
+  bn.out = y.data();
+  bn.dout = dy.data();
+  bn.mean = meanf.data();
+  bn.invstd = inv.data();
+  bn.gamma = scale.data();
+  bn.dz = dz.data();
+  bn.dgamma = dg.data();
+  bn.dbeta = db.data();
+  report("BatchNormBackward (relu)", Median(2, a.iters, [&] {
+           kernels::BatchNormBackward(bn);
+         }), 7);
+  report("MaxPool2x2Forward", Median(2, a.iters, [&] {
+           kernels::MaxPool2x2Forward(a.batch, 32, 32, c, z.data(), pooled.data());
+         }), 1.25);
+  report("MaxPool2x2Backward", Median(2, a.iters, [&] {
+           kernels::MaxPool2x2Backward(a.batch, 32, 32, c, z.data(), pooled.data(),
+                                       dz.data());
+         }), 2.25);
+  report("NhwcToNchw", Median(2, a.iters, [&] {
+           kernels::NhwcToNchw(a.batch, c, 1024, z.data(), t.data());
+         }), 2);
+  report("memcpy", Median(2, a.iters, [&] {
+           std::memcpy(t.data(), z.data(), sizeof(float) * z.size());
+         }), 2);
+}
+
 }  // namespace
 }  // namespace nftcim::trainer::nn
 
@@ -225,6 +315,7 @@ int main(int argc, char** argv) {
     std::printf("threads = %d\n", t);
     BenchModel(a);
     if (a.layers && a.arch == "vgg8") BenchLayers(a);
+    if (a.elementwise) BenchElementwise(a);
   }
   return 0;
 }
