@@ -173,6 +173,13 @@ class Data:
         if not self.train_sigmas and self.final:
             self.train_sigmas = [0.0]
         self.eval_sigmas = sorted({p["sigma"] for j in self.final for p in j["results"]})
+        # Records of different set-ups (e.g. a smoke run and the real sweep in
+        # one file) would be pooled together; say so.
+        setups = collections.Counter(
+            (j["dataset"], j["model"], fmt_num(j["width"]), j["epochs"], j.get("train_images", 0),
+             j.get("eval_images", 0)) for j in self.final)
+        self.mixed = ([f"{d} {m} width {w}, {e} epochs, {n} training / {t} test images: {c} runs"
+                       for (d, m, w, e, n, t), c in setups.items()] if len(setups) > 1 else [])
 
     def finals(self, method, train_sigma):
         """Final jobs of a method at a training sigma (vanilla: all sigmas)."""
@@ -774,6 +781,10 @@ def build_report(data, title, regen, records_rel, figs, smoke):
         out.append("")
     out.append(f"Regenerate this page (and its figures) from the committed records: `{regen}`")
     out.append("")
+    if data.mixed:
+        out.append("> **Warning: these records mix set-ups, and the tables pool them:** " +
+                   "; ".join(data.mixed) + ". Report each set-up from its own records file.")
+        out.append("")
     out += section_what_was_run(data, regen, records_rel)
     out += ["## Reading", ""]
     lines = reading_statements(data)
@@ -835,6 +846,8 @@ def main(argv=None):
 
     jobs, sweeps = load_records(copies, warn)
     data = Data(jobs, sweeps)
+    if data.mixed:
+        warn("records mix set-ups: " + "; ".join(data.mixed))
     rel = lambda p: os.path.relpath(p, os.getcwd())
     records_rel = [rel(c) for c in copies]
     regen = ("python3 experiments/make_report.py "

@@ -119,6 +119,15 @@ class ReportTest(unittest.TestCase):
         self.assertIn("**synthetic**: Synthetic numbers chosen by hand.", self.md)
         self.assertIn("29 job records (2 failed)", self.md)
         self.assertNotIn("Smoke run", self.md)
+        self.assertNotIn("records mix set-ups", self.md)
+
+    def test_mixed_setups_are_flagged(self):
+        jobs, sweeps = mr.load_records([RECORDS])
+        other = dict(next(j for j in jobs.values() if j["stage"] == "final"), key="x", epochs=9)
+        jobs["x"] = other
+        data = mr.Data(jobs, sweeps)
+        self.assertEqual(len(data.mixed), 2)
+        self.assertIn("9 epochs", " ".join(data.mixed))
 
     def test_regenerates_from_the_copied_records(self):
         copy = os.path.join(self.tmp, "docs", "results", "records", "report_records.jsonl")

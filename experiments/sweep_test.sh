@@ -65,6 +65,13 @@ expect_error "not found or not executable" "$sweep" --config=exp.textproto --rec
 [ "$(grep -c '#' dry.txt)" -eq "$njobs" ] || { cat dry.txt; fail "dry run should list $njobs jobs"; }
 [ ! -e "$FAKE_LOG" ] || fail "dry run ran something"
 
+# --max_jobs stops after that many jobs.
+run_sweep --config=exp.textproto --records=partial/records.jsonl --max_jobs=3 > partial.log 2>&1 \
+  || { cat partial.log; fail "--max_jobs run failed"; }
+[ "$(grep -c '"type":"job"' partial/records.jsonl)" -eq 3 ] || fail "--max_jobs=3 should record 3 jobs"
+grep -q "stopping after --max_jobs=3; $((njobs - 3)) jobs left" partial.log || { cat partial.log; fail "no --max_jobs message"; }
+rm -f "$FAKE_LOG"
+
 # ---- 2. Kill the sweep while a training runs; restart ----
 export FAKE_BLOCK="ovf_sigma0.2_beta0.01_seed1-" FAKE_GATE="$tmp/gate"
 # Not through run_sweep: $! must be the sweep itself, not a subshell.

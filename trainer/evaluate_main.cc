@@ -97,10 +97,13 @@ int Run() {
     return Fail(absl::InvalidArgumentError(
         absl::StrCat("--split: unknown '", split, "'; expected test or validation")));
   }
-  if (validation != (held_out > 0)) {
+  if (validation && held_out <= 0) {
     return Fail(absl::InvalidArgumentError(absl::StrCat(
-        "--split=validation needs --validation_split > 0 and only it; got --split=", split,
-        " --validation_split=", held_out)));
+        "--split=validation needs --validation_split > 0 (the images //trainer:train held out), "
+        "got ", held_out)));
+  }
+  if (!validation && held_out != 0) {
+    return Fail(absl::InvalidArgumentError("--validation_split only applies with --split=validation"));
   }
   data::LoadOptions load;
   load.dataset = ck->config().dataset().name();

@@ -91,6 +91,8 @@ expect_error "--split: unknown 'dev'" "$evaluate" --checkpoint="$tmp/val/checkpo
   --data_dir="$data" --split=dev
 expect_error "--split=validation needs --validation_split > 0" "$evaluate" \
   --checkpoint="$tmp/val/checkpoint.pb" --data_dir="$data" --split=validation
+expect_error "--validation_split only applies with --split=validation" "$evaluate" \
+  --checkpoint="$tmp/val/checkpoint.pb" --data_dir="$data" --validation_split=56
 expect_error "--validation_split must be below the 256 training images" "$evaluate" \
   --checkpoint="$tmp/val/checkpoint.pb" --data_dir="$data" --split=validation --validation_split=300
 echo "PASS"
