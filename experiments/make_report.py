@@ -778,6 +778,14 @@ def build_report(data, title, regen, records_rel, figs, smoke):
         out.append("> python3 experiments/make_report.py --records=runs/fmnist/records.jsonl "
                    "--out=docs/results.md")
         out.append("> ```")
+        planned = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fmnist_vgg8.textproto")
+        if os.path.exists(planned):
+            for line in open(planned, encoding="utf-8"):
+                if line.startswith("description:"):
+                    out.append(">")
+                    out.append("> The real sweep's sizing (estimate per stage) and what it cuts are in the "
+                               "comments of `experiments/fmnist_vgg8.textproto`; in short: " +
+                               line.split(":", 1)[1].strip().strip('"'))
         out.append("")
     out.append(f"Regenerate this page (and its figures) from the committed records: `{regen}`")
     out.append("")
