@@ -151,8 +151,14 @@ void TapPointers(const Gather& g, const TapInfo& ti, int64_t r0, int nr,
   const int taps = g.taps();
   const int64_t img_size = static_cast<int64_t>(g.h) * g.w * g.chans;
   const int64_t* off = ti.off.data();
-  ForRows(g, r0, nr, [&](int k, int64_t n, int i, int j) {
-    const float** slots = ptr + (k / mr) * taps * mr + k % mr;
+  // slot(k, 0), advanced row by row without divisions.
+  int tile = 0, lane = 0;
+  ForRows(g, r0, nr, [&](int, int64_t n, int i, int j) {
+    const float** slots = ptr + static_cast<int64_t>(tile) * taps * mr + lane;
+    if (++lane == mr) {
+      lane = 0;
+      ++tile;
+    }
     const int y0 = i * g.stride, x0 = j * g.stride;
     const float* base = g.in + n * img_size +
                         (static_cast<int64_t>(y0) * g.w + x0) * g.chans;
@@ -168,8 +174,12 @@ void TapPointers(const Gather& g, const TapInfo& ti, int64_t r0, int nr,
     }
   });
   for (int k = nr; k < RoundUp(nr, mr); ++k) {
-    const float** slots = ptr + (k / mr) * taps * mr + k % mr;
+    const float** slots = ptr + static_cast<int64_t>(tile) * taps * mr + lane;
     for (int t = 0; t < taps; ++t) slots[t * mr] = zeros;
+    if (++lane == mr) {
+      lane = 0;
+      ++tile;
+    }
   }
 }
 
@@ -178,6 +188,50 @@ inline void CopyRun(float* dst, const float* src, int64_t n) {
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) Store(dst + i, Load(src + i));
   if (i < n) StoreN(dst + i, LoadN(src + i, static_cast<int>(n - i)), static_cast<int>(n - i));
+}
+
+// col[r * ldcol + (k - k0)] = A[r0 + r, k] for k in [k0, k1), where
+// A[row, t*chans + c] = tap_t(row)[c] (zero outside the image or k >= K):
+// an im2col of a block of rows, restricted to some columns.
+void GatherCols(const Gather& g, const TapInfo& ti, int64_t r0, int nr,
+                int64_t k0, int64_t k1, float* col, int64_t ldcol) {
+  const int chans = g.chans;
+  const int64_t K = static_cast<int64_t>(g.taps()) * chans;
+  const int64_t kend = std::min(k1, K);
+  const int64_t t_first = k0 / chans, c_first = k0 % chans;
+  const int64_t img_size = static_cast<int64_t>(g.h) * g.w * chans;
+  const int64_t* off = ti.off.data();
+  ForRows(g, r0, nr, [&](int r, int64_t n, int i, int j) {
+    float* dst = col + r * ldcol - k0;
+    const int y0 = i * g.stride, x0 = j * g.stride;
+    const float* base = g.in + n * img_size +
+                        (static_cast<int64_t>(y0) * g.w + x0) * chans;
+    const bool interior = y0 + ti.dy_min >= 0 && y0 + ti.dy_max < g.h &&
+                          x0 + ti.dx_min >= 0 && x0 + ti.dx_max < g.w;
+    int64_t k = k0, t = t_first, c = c_first;
+    if (chans == 1) {
+      if (interior) {
+        for (; k < kend; ++k, ++t) dst[k] = base[off[t]];
+      } else {
+        for (; k < kend; ++k, ++t) {
+          const int y = y0 + g.dy[t], x = x0 + g.dx[t];
+          dst[k] = (y >= 0 && y < g.h && x >= 0 && x < g.w) ? base[off[t]] : 0.0f;
+        }
+      }
+    } else {
+      for (; k < kend; ++t, c = 0) {
+        const int64_t len = std::min<int64_t>(chans - c, kend - k);
+        const int y = y0 + g.dy[t], x = x0 + g.dx[t];
+        if (interior || (y >= 0 && y < g.h && x >= 0 && x < g.w)) {
+          CopyRun(dst + k, base + off[t] + c, len);
+        } else {
+          for (int64_t q = 0; q < len; ++q) dst[k + q] = 0.0f;
+        }
+        k += len;
+      }
+    }
+    for (; k < k1; ++k) dst[k] = 0.0f;
+  });
 }
 
 // Output row (n, i, j) is out + base + n*img + i*row + j*col.
@@ -293,19 +347,35 @@ void GatherGemm(const Gather& g, const OutMap& om, const FwdArgs& a) {
   const int nvmax =
       static_cast<int>(std::min<int64_t>(kMaxNv, CeilDiv(a.ncols, kLanes)));
   const int mr = kMrFwd[nvmax];
-  const float* zeros = Zeros(g.chans);
   const TapInfo ti = MakeTapInfo(g);
+  const bool small = g.chans < 4 && taps > 1;
+  const float* zeros = Zeros(small ? static_cast<int64_t>(taps) * g.chans : g.chans);
   const int64_t nblocks = CeilDiv(rows, kRowBlock);
   ParallelFor(nblocks, [&](int64_t b0, int64_t b1, int) {
     alignas(64) float dummy[kChunkCols];
     // Per-thread buffers, kept across calls (no allocation per call).
     thread_local std::vector<const float*> tab;
+    thread_local std::vector<float> col;
     tab.resize(static_cast<size_t>(kRowBlock) * taps);
+    if (small) col.resize(static_cast<size_t>(kRowBlock) * taps * g.chans);
     float* outp[kRowBlock];
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t r0 = blk * kRowBlock;
       const int nr = static_cast<int>(std::min<int64_t>(kRowBlock, rows - r0));
-      TapPointers(g, ti, r0, nr, mr, zeros, tab.data());
+      int ktaps = taps, kchans = g.chans;
+      if (small) {
+        // Tiny channel runs (a first layer): gather the block's rows into a
+        // contiguous [nr, taps*chans] buffer once, then multiply it as one
+        // "tap" with taps*chans channels.
+        const int64_t K = static_cast<int64_t>(taps) * g.chans;
+        GatherCols(g, ti, r0, nr, 0, K, col.data(), K);
+        // One tap: the tile-major slot of row k is k itself.
+        for (int k = 0; k < RoundUp(nr, mr); ++k) tab[k] = k < nr ? col.data() + k * K : zeros;
+        ktaps = 1;
+        kchans = static_cast<int>(K);
+      } else {
+        TapPointers(g, ti, r0, nr, mr, zeros, tab.data());
+      }
       ForRows(g, r0, nr, [&](int k, int64_t n, int i, int j) {
         outp[k] = om.out + om.base + n * om.img + i * om.row + j * om.col;
       });
@@ -316,24 +386,24 @@ void GatherGemm(const Gather& g, const OutMap& om, const FwdArgs& a) {
 #if defined(__AVX512F__)
         if (mr == 8) {
           switch (nv) {
-            case 1: RunFwdTiles<8, 1>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
-            case 2: RunFwdTiles<8, 2>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
-            case 3: RunFwdTiles<8, 3>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
+            case 1: RunFwdTiles<8, 1>(t, ktaps, kchans, nr, outp, dummy, a, col0); break;
+            case 2: RunFwdTiles<8, 2>(t, ktaps, kchans, nr, outp, dummy, a, col0); break;
+            case 3: RunFwdTiles<8, 3>(t, ktaps, kchans, nr, outp, dummy, a, col0); break;
             default: assert(false);
           }
         } else {
           switch (nv) {
-            case 1: RunFwdTiles<6, 1>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
-            case 2: RunFwdTiles<6, 2>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
-            case 3: RunFwdTiles<6, 3>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
-            case 4: RunFwdTiles<6, 4>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
+            case 1: RunFwdTiles<6, 1>(t, ktaps, kchans, nr, outp, dummy, a, col0); break;
+            case 2: RunFwdTiles<6, 2>(t, ktaps, kchans, nr, outp, dummy, a, col0); break;
+            case 3: RunFwdTiles<6, 3>(t, ktaps, kchans, nr, outp, dummy, a, col0); break;
+            case 4: RunFwdTiles<6, 4>(t, ktaps, kchans, nr, outp, dummy, a, col0); break;
             default: assert(false);
           }
         }
 #else
         switch (nv) {
-          case 1: RunFwdTiles<4, 1>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
-          case 2: RunFwdTiles<4, 2>(t, taps, g.chans, nr, outp, dummy, a, col0); break;
+          case 1: RunFwdTiles<4, 1>(t, ktaps, kchans, nr, outp, dummy, a, col0); break;
+          case 2: RunFwdTiles<4, 2>(t, ktaps, kchans, nr, outp, dummy, a, col0); break;
           default: assert(false);
         }
 #endif
@@ -437,15 +507,12 @@ void GatherGemmTN(const Gather& g, const float* b, int64_t ldb, int64_t ldo,
       std::clamp<int64_t>(rows / kGroupRows, 1, kMaxGroups));
   product->ResizeZero({groups * kp * ldo});
   if (rows == 0) return;
-  const float* zeros = Zeros(chans);
   const TapInfo ti = MakeTapInfo(g);
   float* const base = product->data();
 
   ParallelFor(groups * nu, [&](int64_t t0, int64_t t1, int) {
     // Per-thread buffers, kept across calls (no allocation per call).
-    thread_local std::vector<const float*> tab;
     thread_local std::vector<float> col;
-    tab.resize(static_cast<size_t>(kWgtRowBlock) * taps);
     for (int64_t task = t0; task < t1;) {
       const int64_t grp = task / nu;
       const int64_t u0 = task % nu;
@@ -459,23 +526,7 @@ void GatherGemmTN(const Gather& g, const float* b, int64_t ldb, int64_t ldo,
       const int64_t r_end = rows * (grp + 1) / groups;
       for (int64_t r0 = r_begin; r0 < r_end; r0 += kWgtRowBlock) {
         const int nr = static_cast<int>(std::min<int64_t>(kWgtRowBlock, r_end - r0));
-        TapPointers(g, ti, r0, nr, 1, zeros, tab.data());
-        // col[r, k - k0] = A[r0 + r, k] for k in [k0, k1); zero for k >= K.
-        for (int r = 0; r < nr; ++r) {
-          float* dst = col.data() + r * ldcol;
-          const float* const* row_taps = tab.data() + static_cast<int64_t>(r) * taps;
-          int64_t k = k0;
-          while (k < k1) {
-            if (k >= K) {
-              for (; k < k1; ++k) dst[k - k0] = 0;
-              break;
-            }
-            const int64_t t = k / chans, c = k % chans;
-            const int64_t len = std::min<int64_t>(chans - c, k1 - k);
-            CopyRun(dst + (k - k0), row_taps[t] + c, len);
-            k += len;
-          }
-        }
+        GatherCols(g, ti, r0, nr, k0, k1, col.data(), ldcol);
         for (int64_t col0 = 0; col0 < ldo; col0 += kChunkCols) {
           const int nv = static_cast<int>(std::min<int64_t>(kMaxNv, (ldo - col0) / kLanes));
           const float* bb = b + r0 * ldb + col0;

@@ -310,6 +310,21 @@ void BenchElementwise(const Args& a) {
 int main(int argc, char** argv) {
   using namespace nftcim::trainer::nn;  // NOLINT
   const Args a = Parse(argc, argv);
+  if (std::getenv("NN_BENCH_CONV1") != nullptr) {  // for profiling one kernel
+    kernels::ConvGeometry g;
+    g.batch = a.batch;
+    g.in_h = g.in_w = 32;
+    g.in_c = 1;
+    g.out_c = 16;
+    g.kernel_h = g.kernel_w = 3;
+    g.pad = 1;
+    Tensor x({a.batch, 32, 32, 1}), w({16, 1, 3, 3}), y({a.batch, 32, 32, 16});
+    const double t = Median(2, a.iters, [&] {
+      kernels::ConvForward(g, x.data(), w.data(), y.data());
+    });
+    std::printf("conv1 forward %.2f ms, %.1f GFLOP/s\n", 1e3 * t, g.Flops() / t / 1e9);
+    return 0;
+  }
   for (int t : a.threads) {
     SetNumThreads(t);
     std::printf("threads = %d\n", t);
