@@ -37,4 +37,14 @@ for f in "$TMP/adc8"/*.hex "$TMP/adc8/manifest.textproto" "$TMP/adc8/golden_para
 done
 grep -q 'accumulator_saturations' "$TMP/adc8_w20_saturating/manifest.textproto" \
   || { echo "FAIL: the W=20 variant should saturate the accumulator"; exit 1; }
+# Optional: Verilator lint of the synthesizable modules (skipped when absent).
+if command -v verilator >/dev/null; then
+  for top in cim_shift_add cim_row_accumulate cim_requantize; do
+    verilator --lint-only -Wall -Wno-DECLFILENAME --top-module "$top" "$RTL_DIR/cim_periphery.v" \
+      || { echo "FAIL: verilator lint of $top"; exit 1; }
+  done
+  echo "verilator lint: clean"
+else
+  echo "verilator not installed: lint skipped"
+fi
 echo "ALL PASS"
