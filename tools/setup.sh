@@ -11,8 +11,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   # Default dataset
   dataset-fashion-mnist
-  # RTL simulation of the golden vectors
-  iverilog
+  # RTL simulation of the golden vectors (Verilator only lints)
+  iverilog verilator
   # Plots of the experiment report
   gnuplot-nox
 )

@@ -21,7 +21,7 @@ run_variant() {  # name, exporter flags...
   cat "$dir/sim.log"
   grep -q '^PASS' "$dir/sim.log" || { echo "FAIL: $name: no PASS line"; exit 1; }
   if grep -q 'FAIL' "$dir/sim.log"; then echo "FAIL: $name"; exit 1; fi
-  echo "$name: simulation $(echo "$end - $start" | bc) s"
+  awk -v n="$name" -v a="$start" -v b="$end" 'BEGIN { printf "%s: simulation %.2f s\n", n, b - a }'
 }
 
 run_variant lossless --adc_bits=0
