@@ -350,7 +350,11 @@ void GatherGemm(const Gather& g, const OutMap& om, const FwdArgs& a) {
   const TapInfo ti = MakeTapInfo(g);
   const bool small = g.chans < 4 && taps > 1;
   const float* zeros = Zeros(small ? static_cast<int64_t>(taps) * g.chans : g.chans);
-  const int64_t nblocks = CeilDiv(rows, kRowBlock);
+  // Small problems (fully connected layers: one row per image) get smaller
+  // pieces so that both threads have work; results do not depend on this.
+  const int row_block = static_cast<int>(
+      std::clamp<int64_t>(RoundUp(CeilDiv(rows, 8), mr), mr, kRowBlock));
+  const int64_t nblocks = CeilDiv(rows, row_block);
   ParallelFor(nblocks, [&](int64_t b0, int64_t b1, int) {
     alignas(64) float dummy[kChunkCols];
     // Per-thread buffers, kept across calls (no allocation per call).
@@ -360,8 +364,8 @@ void GatherGemm(const Gather& g, const OutMap& om, const FwdArgs& a) {
     if (small) col.resize(static_cast<size_t>(kRowBlock) * taps * g.chans);
     float* outp[kRowBlock];
     for (int64_t blk = b0; blk < b1; ++blk) {
-      const int64_t r0 = blk * kRowBlock;
-      const int nr = static_cast<int>(std::min<int64_t>(kRowBlock, rows - r0));
+      const int64_t r0 = blk * row_block;
+      const int nr = static_cast<int>(std::min<int64_t>(row_block, rows - r0));
       int ktaps = taps, kchans = g.chans;
       if (small) {
         // Tiny channel runs (a first layer): gather the block's rows into a
