@@ -1,6 +1,7 @@
 #include "firmware_model/compiler.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -208,26 +209,48 @@ std::vector<int32_t> NominalCodeRows(const emulator::HardwareParams& hw, const L
 // tile, slice and column, without variation.
 int64_t MaxColumnSum(const emulator::HardwareParams& hw, const Layer& l,
                      const std::vector<int32_t>& codes, const int32_t* x, int64_t batch) {
-  const int32_t J = hw.num_slices;
-  const int64_t width = 2 * l.matrix_outputs * hw.cells_per_weight;
-  std::vector<int32_t> s(static_cast<size_t>(width));
-  int64_t max_abs = 0;
+  const int32_t J = hw.num_slices, D = hw.dac_bits;
+  const int32_t width = static_cast<int32_t>(2 * l.matrix_outputs * hw.cells_per_weight);
+  std::vector<int32_t> sums(static_cast<size_t>(width));
+  const int32_t max_rows = static_cast<int32_t>(std::min<int64_t>(hw.array_rows, l.matrix_rows));
+  // Per slice, the driven rows and their digits (§4.2).
+  std::vector<int32_t> rows_of(static_cast<size_t>(J) * max_rows), digit_of(rows_of.size());
+  std::vector<int32_t> count(static_cast<size_t>(J));
+  const uint32_t value_mask = (1u << hw.activation_bits) - 1;
+  int32_t max_abs = 0;  // |S| < 2^31 (§5.1)
   for (int64_t r0 = 0; r0 < l.matrix_rows; r0 += hw.array_rows) {
-    const int64_t r1 = std::min<int64_t>(r0 + hw.array_rows, l.matrix_rows);
+    const int32_t rows = static_cast<int32_t>(std::min<int64_t>(hw.array_rows, l.matrix_rows - r0));
     for (int64_t b = 0; b < batch; ++b) {
-      const int32_t* xb = x + b * l.matrix_rows;
-      for (int32_t j = 0; j < J; ++j) {
-        std::fill(s.begin(), s.end(), 0);
-        bool any = false;
-        for (int64_t r = r0; r < r1; ++r) {
+      const int32_t* xb = x + b * l.matrix_rows + r0;
+      std::fill(count.begin(), count.end(), 0);
+      for (int32_t r = 0; r < rows; ++r) {
+        if ((static_cast<uint32_t>(xb[r]) & value_mask) == 0) continue;
+        for (int32_t j = 0; j < J; ++j) {
           const int32_t d = emulator::InputSlice(hw, xb[r], j, l.signed_inputs);
           if (d == 0) continue;
-          any = true;
-          const int32_t* row = codes.data() + r * width;
-          for (int64_t c = 0; c < width; ++c) s[c] += d * row[c];
+          rows_of[j * max_rows + count[j]] = r;
+          digit_of[j * max_rows + count[j]++] = d;
         }
-        if (!any) continue;
-        for (int32_t v : s) max_abs = std::max<int64_t>(max_abs, v < 0 ? -int64_t{v} : v);
+      }
+      for (int32_t j = 0; j < J; ++j) {
+        if (count[j] == 0) continue;
+        int32_t* __restrict s = sums.data();
+        std::fill(s, s + width, 0);
+        for (int32_t k = 0; k < count[j]; ++k) {
+          const int32_t d = digit_of[j * max_rows + k];
+          const int32_t* __restrict row = codes.data() + (r0 + rows_of[j * max_rows + k]) * width;
+          if (D == 1 && d == 1) {
+            for (int32_t c = 0; c < width; ++c) s[c] += row[c];
+          } else {
+            for (int32_t c = 0; c < width; ++c) s[c] += d * row[c];
+          }
+        }
+        int32_t hi = 0, lo = 0;
+        for (int32_t c = 0; c < width; ++c) {
+          hi = std::max(hi, s[c]);
+          lo = std::min(lo, s[c]);
+        }
+        max_abs = std::max({max_abs, hi, lo == INT32_MIN ? INT32_MAX : -lo});
       }
     }
   }
@@ -264,8 +287,12 @@ absl::StatusOr<MultiplierShift> EncodeMultiplier(double ratio) {
   }
   s = std::min(s, 62);
   double m = std::round(std::ldexp(ratio, s));
-  if (std::fabs(m) >= 2147483648.0) {  // rounded up to 2^31
-    m /= 2;
+  if (std::fabs(m) >= 2147483648.0) {  // rounded up to 2^31 = 2 * 2^30
+    if (s == 0) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "multiplier ratio ", ratio, " rounds to 2^31 and is not representable (int32 m)"));
+    }
+    m /= 2;  // exact
     --s;
   }
   ms.multiplier = static_cast<int32_t>(m);

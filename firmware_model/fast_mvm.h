@@ -37,27 +37,37 @@ namespace nftcim::firmware {
 class FastMatrix {
  public:
   // Prepares `matrix` (which must outlive this object) for MVMs with inputs
-  // of the given signedness.
+  // of the given signedness. `gemm_row_order` (optional, a permutation of
+  // the matrix rows) is the order in which LosslessMvmDouble takes its
+  // inputs: an exact sum does not depend on the order of its terms, so the
+  // caller may lay out its unrolled inputs however is cheapest (the
+  // sequencer: kernel position major, channels contiguous).
   static FastMatrix Build(const emulator::HardwareParams& params,
-                          const emulator::ProgrammedMatrix& matrix, bool signed_inputs);
+                          const emulator::ProgrammedMatrix& matrix, bool signed_inputs,
+                          const std::vector<int64_t>& gemm_row_order = {});
 
   // y[b * y_stride + n] for n < outputs, b < batch: the same values and the
-  // same `stats` increments as emulator::MatrixMvm with these options. Inputs
-  // must be in their A-bit range (not re-checked: the sequencer produces
-  // them with the periphery's clamps); options.num_threads is ignored (the
-  // caller parallelises over images).
+  // same `stats` increments as emulator::MatrixMvm with these options, for
+  // inputs in the matrix's row order. Inputs must be in their A-bit range
+  // (not re-checked: the sequencer produces them with the periphery's
+  // clamps); options.num_threads is ignored (the caller parallelises over
+  // images).
   void Mvm(const emulator::HardwareParams& params, const emulator::MvmOptions& options,
            const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y, int64_t y_stride,
            emulator::MvmStats* stats) const;
 
-  // The lossless path for inputs already converted to double (the
-  // sequencer's im2col writes them so): x is batch x rows, contiguous.
+  // Lossless, §6.3 proven: the layer output is one exact GEMM.
   bool lossless_single_gemm() const { return lossless_single_gemm_; }
+  // That GEMM for inputs already converted to double and laid out in
+  // gemm_row_order (x: batch x rows, contiguous): y (batch x outputs,
+  // contiguous) receives the exact integer outputs as doubles. Only when
+  // lossless_single_gemm().
   void LosslessMvmDouble(const emulator::HardwareParams& params, const double* x, int64_t batch,
-                         int64_t* y, int64_t y_stride, emulator::MvmStats* stats) const;
+                         double* y, emulator::MvmStats* stats) const;
 
   int64_t rows() const { return rows_; }
   int64_t outputs() const { return outputs_; }
+  const std::vector<int64_t>& gemm_row_order() const { return order_; }
 
  private:
   void LosslessMvm(const emulator::HardwareParams& params, const int32_t* x, int64_t x_stride,
@@ -72,11 +82,40 @@ class FastMatrix {
   bool lossless_ = false;
   // Lossless and §6.3 proves no saturation: one GEMM is the layer output.
   bool lossless_single_gemm_ = false;
-  // Lossless: rows x outputs effective weights.
+  // Used columns of all tiles (for the §5.4 conversion count).
+  int64_t columns_ = 0;
+  // GEMM row k is matrix row order_[k] (identity when empty).
+  std::vector<int64_t> order_;
+  // Lossless: rows x outputs effective weights, rows in GEMM order when
+  // lossless_single_gemm_, in matrix order otherwise.
   std::vector<double> weff_;
-  // B > 0: per tile (row-tile major), rows_used x (2 * columns_used) codes
-  // as int32, the positive array's columns first.
-  std::vector<std::vector<int32_t>> tile_codes_;
+  // B > 0: per tile (row-tile major), its codes as int32 in column blocks
+  // of kBlock columns: block k holds outputs [k * per_block, (k+1) * per_block)
+  // of the tile, each as its P positive then P negative cells, zero-padded
+  // to kBlock columns; row r of block k at codes[(r * blocks + k) * kBlock].
+  // One block of all rows stays in L1 while every input vector is run over
+  // it, and a block's column sums fit in registers.
+  struct AdcTile {
+    int32_t rows_used = 0;
+    int32_t outputs_used = 0;
+    int32_t columns_used = 0;
+    int64_t first_output = 0;
+    int32_t blocks = 0;
+    std::vector<int32_t> codes;
+    // The same codes as int16, and how many rows' codes can be summed in
+    // int16 without overflow (32767 / max |code|; 0: not used).
+    std::vector<int16_t> codes16;
+    int32_t rows_per_int16_sum = 0;
+  };
+  static constexpr int32_t kBlock = 64;
+  int32_t outputs_per_block_ = 0;
+  // The §6.1 slice recombination sum_j 2^(D j) ADC(S_j) fits int32.
+  bool int32_recombination_ = false;
+  std::vector<AdcTile> adc_tiles_;
+  template <typename Acc>
+  void AdcMvmImpl(const emulator::HardwareParams& params, const emulator::MvmOptions& options,
+                  const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y,
+                  int64_t y_stride, emulator::MvmStats* stats) const;
 };
 
 }  // namespace nftcim::firmware

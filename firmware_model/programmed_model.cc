@@ -4,6 +4,19 @@
 
 namespace nftcim::firmware {
 
+std::vector<int64_t> GemmRowOrder(const Layer& l) {
+  std::vector<int64_t> order;
+  if (l.kind != LayerKind::kConv) return order;
+  const int64_t k = l.kernel, c = l.in_shape.channels;
+  order.resize(static_cast<size_t>(l.matrix_rows));
+  for (int64_t ky = 0; ky < k; ++ky) {
+    for (int64_t kx = 0; kx < k; ++kx) {
+      for (int64_t ch = 0; ch < c; ++ch) order[(ky * k + kx) * c + ch] = (ch * k + ky) * k + kx;
+    }
+  }
+  return order;
+}
+
 absl::StatusOr<ProgrammedModel> ProgrammedModel::Program(const CompiledModel& model,
                                                          const device::DeviceModel& device,
                                                          const ProgramOptions& options,
@@ -36,8 +49,9 @@ absl::StatusOr<ProgrammedModel> ProgrammedModel::Program(const CompiledModel& mo
   }
   if (options.prepare_fast_path) {
     for (int32_t index : model.crossbar_layers()) {
-      pm.fast_.push_back(FastMatrix::Build(params, *pm.matrices_[pm.slot_[index]],
-                                           model.layers()[index].signed_inputs));
+      const Layer& l = model.layers()[index];
+      pm.fast_.push_back(FastMatrix::Build(params, *pm.matrices_[pm.slot_[index]], l.signed_inputs,
+                                           GemmRowOrder(l)));
     }
   }
   return pm;

@@ -32,6 +32,12 @@ struct ProgramOptions {
   bool prepare_fast_path = true;
 };
 
+// The order in which the fast path lays out a layer's unrolled inputs:
+// GEMM row k = (ky * KW + kx) * C + c holds matrix row (c * KH + ky) * KW + kx
+// (§2.2), so that each kernel position's channels are one contiguous run of
+// the HWC activations. Empty (the matrix order) for a linear layer.
+std::vector<int64_t> GemmRowOrder(const Layer& layer);
+
 class ProgrammedModel {
  public:
   // Programs every crossbar layer of `model` (which must outlive the

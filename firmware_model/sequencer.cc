@@ -1,6 +1,7 @@
 #include "firmware_model/sequencer.h"
 
 #include <algorithm>
+#include <climits>
 
 #include "absl/strings/str_cat.h"
 #include "emulator/crossbar_matrix.h"
@@ -41,6 +42,63 @@ void Unroll(const Layer& l, const int32_t* in, int64_t first_entry, int64_t entr
       }
     }
   }
+}
+
+// The same entries in the fast path's GEMM row order (programmed_model.h
+// GemmRowOrder): kernel position major, each position's channels one
+// contiguous run of the HWC input.
+void UnrollGemmOrder(const Layer& l, const int32_t* in, int64_t first_entry, int64_t entries,
+                     double* cols) {
+  const int k = l.kernel, C = l.in_shape.channels, H = l.in_shape.height, W = l.in_shape.width;
+  const int OW = l.out_shape.width;
+  const int64_t positions = l.positions();
+  const int64_t rows = l.matrix_rows;
+  for (int64_t e = 0; e < entries; ++e) {
+    const int64_t entry = first_entry + e;
+    const int64_t image = entry / positions;
+    const int64_t pos = entry % positions;
+    const int oy = static_cast<int>(pos / OW), ox = static_cast<int>(pos % OW);
+    const int32_t* img = in + image * l.in_shape.size();
+    double* row = cols + e * rows;
+    for (int ky = 0; ky < k; ++ky) {
+      const int iy = oy * l.stride + ky - l.padding;
+      for (int kx = 0; kx < k; ++kx) {
+        const int ix = ox * l.stride + kx - l.padding;
+        double* __restrict dst = row + (ky * k + kx) * C;
+        if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+          for (int c = 0; c < C; ++c) dst[c] = 0;
+        } else {
+          const int32_t* __restrict src = img + (static_cast<int64_t>(iy) * W + ix) * C;
+          for (int c = 0; c < C; ++c) dst[c] = src[c];
+        }
+      }
+    }
+  }
+}
+
+// §7.2 on one entry's channels: the same integers and the same count as
+// emulator::Requantize per element, written without branches so that it
+// vectorizes. Needs |acc| < 2^62 (then the pre-shifted value plus an int32
+// bias cannot overflow int64, so Sat_64 is the identity).
+template <typename Acc>
+int64_t RequantizeRow(const Acc* __restrict acc, int64_t n, const int64_t* __restrict bias,
+                      const int64_t* __restrict mult, const int64_t* __restrict shift,
+                      const int64_t* __restrict shift1, const int64_t* __restrict mask,
+                      int32_t p, int64_t lo, int64_t hi, int32_t* __restrict y) {
+  const int32_t p1 = p > 0 ? p - 1 : 0;
+  const int64_t pmask = p > 0 ? 1 : 0;
+  int64_t sats = 0;
+  for (int64_t c = 0; c < n; ++c) {
+    const int64_t a = static_cast<int64_t>(acc[c]);
+    const int64_t t0 = (a >> p) + ((a >> p1) & pmask) + bias[c];
+    const int64_t t = t0 < INT32_MIN ? INT32_MIN : (t0 > INT32_MAX ? INT32_MAX : t0);
+    const int64_t x = t * mult[c];  // |x| <= 2^62
+    const int64_t u = (x >> shift[c]) + ((x >> shift1[c]) & mask[c]);
+    const int64_t v = u < lo ? lo : (u > hi ? hi : u);
+    sats += (t != t0) + (v != u);
+    y[c] = static_cast<int32_t>(v);
+  }
+  return sats;
 }
 
 }  // namespace
@@ -90,12 +148,39 @@ absl::StatusOr<Sequencer> Sequencer::Create(const CompiledModel& model, const Op
   s.cols_.assign(static_cast<size_t>(entries * max_rows), 0);
   if (options.path == Path::kFast && model.params().lossless_adc()) {
     s.cols_double_.assign(static_cast<size_t>(entries * max_rows), 0.0);
+    s.acc_double_.assign(static_cast<size_t>(entries * max_outputs), 0.0);
   }
   s.acc_.assign(static_cast<size_t>(entries * max_outputs), 0);
   s.scratch_bytes_ = static_cast<int64_t>(s.input_.size() * sizeof(int32_t) +
                                           s.cols_.size() * sizeof(int32_t) +
                                           s.cols_double_.size() * sizeof(double) +
+                                          s.acc_double_.size() * sizeof(double) +
                                           s.acc_.size() * sizeof(int64_t));
+  const emulator::HardwareParams& hw = model.params();
+  s.requant_.resize(model.layers().size());
+  for (int32_t index : model.crossbar_layers()) {
+    const Layer& l = model.layers()[index];
+    RequantArrays& r = s.requant_[index];
+    r.pre_shift = l.requant.empty() ? 0 : l.requant[0].pre_shift;
+    r.lo = l.out_range.lo;
+    r.hi = l.out_range.hi;
+    for (const emulator::Requantization& q : l.requant) {
+      r.bias.push_back(q.bias);
+      r.multiplier.push_back(q.multiplier);
+      r.shift.push_back(q.shift);
+      r.shift_less_one.push_back(q.shift > 0 ? q.shift - 1 : 0);
+      r.round_mask.push_back(q.shift > 0 ? 1 : 0);
+    }
+    // |acc| <= Sat_W range, and <= the sum of the tiles' bounds (§6.2).
+    __int128 bound = 0;
+    for (int64_t r0 = 0; r0 < l.matrix_rows; r0 += hw.array_rows) {
+      bound += emulator::TileOutputBound(
+          hw, static_cast<int32_t>(std::min<int64_t>(hw.array_rows, l.matrix_rows - r0)),
+          l.signed_inputs);
+    }
+    r.fast_ok = hw.accumulator_bits <= 62 || bound < (static_cast<__int128>(1) << 62);
+    s.scratch_bytes_ += static_cast<int64_t>(5 * r.bias.size() * sizeof(int64_t));
+  }
   for (const auto& o : s.outputs_) s.scratch_bytes_ += o.size() * sizeof(int32_t);
   return s;
 }
@@ -114,49 +199,71 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
   int32_t* out = outputs_[index].data();
   const bool fast = options_.path == Path::kFast;
   const FastMatrix* fm = fast ? &pm.fast(index) : nullptr;
-  const bool use_double = fast && fm->lossless_single_gemm() && !hook_;
+  const RequantArrays& rq = requant_[index];
+  if (fast && fm->lossless_single_gemm() && !hook_) {
+    // Lossless and proven (§6.3, §9.2): one exact double GEMM per MVM batch,
+    // inputs unrolled straight into the GEMM's row order and type.
+    for (int64_t e0 = 0; e0 < total; e0 += options_.max_mvm_entries) {
+      const int64_t batch = std::min(options_.max_mvm_entries, total - e0);
+      double* xd = cols_double_.data();
+      if (conv) {
+        UnrollGemmOrder(l, in, e0, batch, xd);
+      } else {
+        const int32_t* x = in + e0 * rows;
+        std::copy(x, x + batch * rows, xd);
+      }
+      fm->LosslessMvmDouble(params, xd, batch, acc_double_.data(), &stats->mvm);
+      int64_t sats = 0;
+      for (int64_t e = 0; e < batch; ++e) {
+        sats += RequantizeRow(acc_double_.data() + e * outs, outs, rq.bias.data(),
+                              rq.multiplier.data(), rq.shift.data(), rq.shift_less_one.data(),
+                              rq.round_mask.data(), rq.pre_shift, rq.lo, rq.hi,
+                              out + (e0 + e) * outs);
+      }
+      stats->periphery_saturations += sats;
+    }
+    return absl::OkStatus();
+  }
   for (int64_t e0 = 0; e0 < total; e0 += options_.max_mvm_entries) {
     const int64_t batch = std::min(options_.max_mvm_entries, total - e0);
     // The MVM's input vectors: unrolled patches (§7.8), or for a linear layer
     // the input tensor itself (one vector per image, rows contiguous).
     const int32_t* x = in + e0 * rows;
-    if (use_double) {
-      double* xd = cols_double_.data();
-      if (conv) {
-        Unroll(l, in, e0, batch, xd);
-      } else {
-        std::copy(x, x + batch * rows, xd);
-      }
-      fm->LosslessMvmDouble(params, xd, batch, acc_.data(), outs, &stats->mvm);
+    if (conv) {
+      Unroll(l, in, e0, batch, cols_.data());
+      x = cols_.data();
+    }
+    if (hook_) hook_(index, x, batch);
+    if (fast) {
+      fm->Mvm(params, mvm, x, rows, batch, acc_.data(), outs, &stats->mvm);
     } else {
-      if (conv) {
-        Unroll(l, in, e0, batch, cols_.data());
-        x = cols_.data();
-      }
-      if (hook_) hook_(index, x, batch);
-      if (fast) {
-        fm->Mvm(params, mvm, x, rows, batch, acc_.data(), outs, &stats->mvm);
-      } else {
-        absl::Status s = emulator::MatrixMvm(
-            params, pm.matrix(index), mvm, x, rows, batch, acc_.data(), outs,
-            options_.path == Path::kReference ? emulator::MvmPath::kReference
-                                              : emulator::MvmPath::kFast,
-            &stats->mvm);
-        if (!s.ok()) {
-          return absl::Status(s.code(), absl::StrCat("layer ", index, " '", l.name, "': ",
-                                                     s.message()));
-        }
+      absl::Status s = emulator::MatrixMvm(
+          params, pm.matrix(index), mvm, x, rows, batch, acc_.data(), outs,
+          options_.path == Path::kReference ? emulator::MvmPath::kReference
+                                            : emulator::MvmPath::kFast,
+          &stats->mvm);
+      if (!s.ok()) {
+        return absl::Status(s.code(), absl::StrCat("layer ", index, " '", l.name, "': ",
+                                                   s.message()));
       }
     }
     // §7.2 per output channel; entry e's outputs are channels-fastest at
     // out[(e0 + e) * outs], which is the NHWC layout of the output tensor.
     int64_t sats = 0;
-    const emulator::Requantization* q = l.requant.data();
-    for (int64_t e = 0; e < batch; ++e) {
-      const int64_t* a = acc_.data() + e * outs;
-      int32_t* y = out + (e0 + e) * outs;
-      for (int64_t c = 0; c < outs; ++c) {
-        y[c] = static_cast<int32_t>(emulator::Requantize(a[c], q[c], &sats));
+    if (fast && rq.fast_ok) {
+      for (int64_t e = 0; e < batch; ++e) {
+        sats += RequantizeRow(acc_.data() + e * outs, outs, rq.bias.data(), rq.multiplier.data(),
+                              rq.shift.data(), rq.shift_less_one.data(), rq.round_mask.data(),
+                              rq.pre_shift, rq.lo, rq.hi, out + (e0 + e) * outs);
+      }
+    } else {
+      const emulator::Requantization* q = l.requant.data();
+      for (int64_t e = 0; e < batch; ++e) {
+        const int64_t* a = acc_.data() + e * outs;
+        int32_t* y = out + (e0 + e) * outs;
+        for (int64_t c = 0; c < outs; ++c) {
+          y[c] = static_cast<int32_t>(emulator::Requantize(a[c], q[c], &sats));
+        }
       }
     }
     stats->periphery_saturations += sats;

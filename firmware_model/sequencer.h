@@ -101,9 +101,22 @@ class Sequencer {
   absl::Status RunCrossbarLayer(const ProgrammedModel& pm, int index, const int32_t* in, int n,
                                 InferenceStats* stats);
 
+  // §7.2 constants of a crossbar layer as arrays, for the fast path's
+  // vectorizable epilogue (the reference path calls emulator::Requantize).
+  struct RequantArrays {
+    int32_t pre_shift = 0;
+    std::vector<int64_t> bias, multiplier, shift, shift_less_one, round_mask;
+    int64_t lo = 0, hi = 0;
+    // |acc| < 2^62 is guaranteed (accumulator width or the layer's bound),
+    // which the epilogue's int64 arithmetic needs.
+    bool fast_ok = false;
+  };
+
   const CompiledModel* model_ = nullptr;
   Options options_;
   MvmInputHook hook_;
+  std::vector<RequantArrays> requant_;         // per layer (crossbar layers only)
+  std::vector<double> acc_double_;             // max_mvm_entries x max outputs
   std::vector<int32_t> input_;                 // max_batch x image, HWC
   std::vector<std::vector<int32_t>> outputs_;  // per layer: max_batch x out_size
   std::vector<int32_t> cols_;                  // max_mvm_entries x max rows
