@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "emulator/golden_tile.h"
 #include "emulator/hardware_config.h"
+#include "util/user_path.h"
 
 ABSL_FLAG(std::string, hw, "", "Hardware config (textproto); default: the emulator's default.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed of the weights, inputs, variation and periphery constants.");
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_hw).empty()) {
     o.hardware = em::DefaultHardwareConfig();
   } else {
-    absl::StatusOr<nftcim::formats::HardwareConfig> c = em::LoadHardwareConfig(absl::GetFlag(FLAGS_hw));
+    absl::StatusOr<nftcim::formats::HardwareConfig> c = em::LoadHardwareConfig(nftcim::ResolveUserPath(absl::GetFlag(FLAGS_hw)));
     if (!c.ok()) {
       std::fprintf(stderr, "golden_tile: %s\n", std::string(c.status().message()).c_str());
       return 1;
@@ -73,7 +74,7 @@ int main(int argc, char** argv) {
       absl::GetFlag(FLAGS_accumulator_bits), " --signed_inputs=", o.signed_inputs ? "true" : "false",
       " --out=DIR");
   nftcim::formats::GoldenManifest m;
-  if (absl::Status s = em::WriteGoldenTile(o, absl::GetFlag(FLAGS_out), &m); !s.ok()) {
+  if (absl::Status s = em::WriteGoldenTile(o, nftcim::ResolveUserPath(absl::GetFlag(FLAGS_out)), &m); !s.ok()) {
     std::fprintf(stderr, "golden_tile: %s\n", std::string(s.message()).c_str());
     return 1;
   }
