@@ -118,6 +118,9 @@ FastMatrix FastMatrix::Build(const HardwareParams& params,
       }
       f.weff_ = std::move(permuted);
     }
+    if (f.lossless_single_gemm_ && params.activation_bits <= 8) {
+      f.int8_ = Int8Gemm::Pack(f.weff_.data(), f.rows_, f.outputs_, signed_inputs);
+    }
     // Per-tile double GEMMs need the same bound per tile (R rows at most);
     // otherwise LosslessMvm falls back to int64 loops.
   } else {
@@ -136,7 +139,11 @@ FastMatrix FastMatrix::Build(const HardwareParams& params,
         a.outputs_used = tile.outputs_used;
         a.columns_used = tile.columns_used;
         a.first_output = tile.first_output;
-        a.blocks = (tile.outputs_used + f.outputs_per_block_ - 1) / f.outputs_per_block_;
+        // Every column tile of a row tile gets the same number of blocks (the
+        // last one zero-padded), so that a row's offset is the same in all
+        // of them and the driven-row lists can hold offsets.
+        a.blocks = (params.outputs_per_tile + f.outputs_per_block_ - 1) / f.outputs_per_block_;
+        a.used_blocks = (tile.outputs_used + f.outputs_per_block_ - 1) / f.outputs_per_block_;
         a.codes.assign(static_cast<size_t>(tile.rows_used) * a.blocks * kBlock, 0);
         const int32_t max_abs = tile.MaxAbsCode();
         a.rows_per_int16_sum = max_abs == 0 ? tile.rows_used : 32767 / max_abs;
@@ -176,8 +183,7 @@ void FastMatrix::LosslessMvmDouble(const HardwareParams& params, const double* x
                                    double* y, MvmStats* stats) const {
   // Exact (see Build), so Eigen's blocking and FMAs cannot change it.
   emulator::GemmRowMajor(x, weff_.data(), y, batch, rows_, outputs_);
-  // §5.4: every column of every slice is still converted.
-  stats->adc.conversions += batch * params.num_slices * 2 * columns_;
+  CountLosslessConversions(params, batch, stats);
 }
 
 void FastMatrix::LosslessMvm(const HardwareParams& params, const int32_t* x, int64_t x_stride,
@@ -293,13 +299,15 @@ void FastMatrix::AdcMvmImpl(const HardwareParams& params, const emulator::MvmOpt
   // without saturating (0 is inside every ADC range), so it is skipped (its
   // conversions are still counted, §5.4).
   const int32_t max_rows = static_cast<int32_t>(std::min<int64_t>(params.array_rows, rows_));
-  // Slice j of vector b: rows nz_row[(b * J + j) * max_rows + k], digits
+  // Slice j of vector b: row offsets nz_row[(b * J + j) * max_rows + k], digits
   // nz_digit[...], k < nz_count[b * J + j].
   std::vector<int32_t> nz_row(static_cast<size_t>(batch) * J * max_rows);
   std::vector<int32_t> nz_digit(D == 1 ? 0 : nz_row.size());
   std::vector<int32_t> nz_count(static_cast<size_t>(batch) * J);
   const uint32_t value_mask =
       params.activation_bits >= 32 ? ~0u : (1u << params.activation_bits) - 1;
+  // All tiles share one row stride (see Build): lists hold row offsets.
+  const int32_t row_stride = adc_tiles_.front().blocks * kBlock;
   int64_t high = 0, low = 0, acc_sats = 0, conversions = 0;
   for (int64_t t = 0; t < m.row_tiles(); ++t) {
     const AdcTile& first = adc_tiles_[t * m.column_tiles()];
@@ -316,7 +324,7 @@ void FastMatrix::AdcMvmImpl(const HardwareParams& params, const emulator::MvmOpt
         for (int32_t r = 0; r < rows; ++r) {
           for (uint32_t v = static_cast<uint32_t>(xb[r]) & value_mask; v != 0; v &= v - 1) {
             const int32_t j = __builtin_ctz(v);
-            lists[j * max_rows + count[j]++] = r;
+            lists[j * max_rows + count[j]++] = r * row_stride;
           }
         }
       } else {
@@ -328,7 +336,7 @@ void FastMatrix::AdcMvmImpl(const HardwareParams& params, const emulator::MvmOpt
             int32_t d = static_cast<int32_t>((v >> (D * j)) & digit_mask);
             if (j == J - 1 && signed_inputs_) d -= static_cast<int32_t>((d >> (D - 1)) & 1) << D;
             if (d == 0) continue;
-            lists[j * max_rows + count[j]] = r;
+            lists[j * max_rows + count[j]] = r * row_stride;
             digits[j * max_rows + count[j]++] = d;
           }
         }
@@ -337,9 +345,8 @@ void FastMatrix::AdcMvmImpl(const HardwareParams& params, const emulator::MvmOpt
 
     for (int64_t u = 0; u < m.column_tiles(); ++u) {
       const AdcTile& tile = adc_tiles_[t * m.column_tiles() + u];
-      const int64_t row_stride = static_cast<int64_t>(tile.blocks) * kBlock;
       conversions += batch * J * 2 * tile.columns_used;
-      for (int32_t blk = 0; blk < tile.blocks; ++blk) {
+      for (int32_t blk = 0; blk < tile.used_blocks; ++blk) {
         const int32_t* block = tile.codes.data() + static_cast<int64_t>(blk) * kBlock;
         const int32_t n0 = blk * outputs_per_block_;
         const int32_t n1 = std::min(tile.outputs_used, n0 + outputs_per_block_);
@@ -364,7 +371,7 @@ void FastMatrix::AdcMvmImpl(const HardwareParams& params, const emulator::MvmOpt
                 const int32_t k_end = std::min(n_rows, k + tile.rows_per_int16_sum);
                 V32h hv[kV / 2] = {};
                 for (; k < k_end; ++k) {
-                  const int16_t* row = block16 + list[k] * row_stride;
+                  const int16_t* row = block16 + list[k];
                   for (int q = 0; q < kV / 2; ++q) hv[q] += Load32h(row + 32 * q);
                 }
                 for (int q = 0; q < kV / 2; ++q) {
@@ -375,13 +382,13 @@ void FastMatrix::AdcMvmImpl(const HardwareParams& params, const emulator::MvmOpt
             } else if (D == 1) {
               // d = 1, or -1 on the top slice of signed inputs (§4.2).
               for (int32_t k = 0; k < n_rows; ++k) {
-                const int32_t* row = block + list[k] * row_stride;
+                const int32_t* row = block + list[k];
                 for (int q = 0; q < kV; ++q) sv[q] += Load16(row + 16 * q);
               }
             } else {
               const int32_t* digits = nz_digit.data() + (b * J + j) * max_rows;
               for (int32_t k = 0; k < n_rows; ++k) {
-                const int32_t* row = block + list[k] * row_stride;
+                const int32_t* row = block + list[k];
                 const int32_t d = digits[k];
                 for (int q = 0; q < kV; ++q) sv[q] += d * Load16(row + 16 * q);
               }

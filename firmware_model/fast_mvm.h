@@ -25,12 +25,14 @@
 // fast_mvm_test.cc and, on whole networks, in sequencer_test.cc.
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "emulator/crossbar.h"
 #include "emulator/crossbar_matrix.h"
 #include "emulator/hardware_config.h"
+#include "firmware_model/int8_gemm.h"
 
 namespace nftcim::firmware {
 
@@ -65,6 +67,19 @@ class FastMatrix {
   void LosslessMvmDouble(const emulator::HardwareParams& params, const double* x, int64_t batch,
                          double* y, emulator::MvmStats* stats) const;
 
+  // The same product with 8-bit dot-product instructions (int8_gemm.h),
+  // when the build has them, the inputs have at most 8 bits and the
+  // effective weights fit three bytes; null otherwise. Inputs as uint8 in
+  // gemm_row_order, rows padded to int8_gemm()->padded_rows() with zeros,
+  // signed inputs offset by +128.
+  const Int8Gemm* int8_gemm() const { return int8_ ? &*int8_ : nullptr; }
+  // §5.4 counters of one lossless MVM batch (every column of every slice is
+  // converted).
+  void CountLosslessConversions(const emulator::HardwareParams& params, int64_t batch,
+                                emulator::MvmStats* stats) const {
+    stats->adc.conversions += batch * params.num_slices * 2 * columns_;
+  }
+
   int64_t rows() const { return rows_; }
   int64_t outputs() const { return outputs_; }
   const std::vector<int64_t>& gemm_row_order() const { return order_; }
@@ -89,6 +104,7 @@ class FastMatrix {
   // Lossless: rows x outputs effective weights, rows in GEMM order when
   // lossless_single_gemm_, in matrix order otherwise.
   std::vector<double> weff_;
+  std::optional<Int8Gemm> int8_;
   // B > 0: per tile (row-tile major), its codes as int32 in column blocks
   // of kBlock columns: block k holds outputs [k * per_block, (k+1) * per_block)
   // of the tile, each as its P positive then P negative cells, zero-padded
@@ -100,7 +116,8 @@ class FastMatrix {
     int32_t outputs_used = 0;
     int32_t columns_used = 0;
     int64_t first_output = 0;
-    int32_t blocks = 0;
+    int32_t blocks = 0;       // the same for every tile (outputs_per_tile)
+    int32_t used_blocks = 0;  // blocks holding outputs
     std::vector<int32_t> codes;
     // The same codes as int16, and how many rows' codes can be summed in
     // int16 without overflow (32767 / max |code|; 0: not used).

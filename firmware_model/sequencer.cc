@@ -76,6 +76,44 @@ void UnrollGemmOrder(const Layer& l, const int32_t* in, int64_t first_entry, int
   }
 }
 
+// The same in uint8 for the int8 GEMM: rows padded to `padded` with 0,
+// signed inputs offset by +128 (the GEMM subtracts it again). The padding
+// positions of §7.8 are the value 0, i.e. 128 when offset.
+void UnrollGemmOrderU8(const Layer& l, const int32_t* in, int64_t first_entry, int64_t entries,
+                       int64_t padded, uint8_t offset, uint8_t* cols) {
+  const int k = l.kernel, C = l.in_shape.channels, H = l.in_shape.height, W = l.in_shape.width;
+  const int OW = l.out_shape.width;
+  const int64_t positions = l.positions();
+  for (int64_t e = 0; e < entries; ++e) {
+    const int64_t entry = first_entry + e;
+    const int64_t image = entry / positions;
+    const int64_t pos = entry % positions;
+    const int oy = static_cast<int>(pos / OW), ox = static_cast<int>(pos % OW);
+    const int32_t* img = in + image * l.in_shape.size();
+    uint8_t* row = cols + e * padded;
+    // Kernel positions inside the image in x: [kx0, kx1).
+    const int ix0 = ox * l.stride - l.padding;
+    const int kx0 = std::max(0, -ix0), kx1 = std::min(k, W - ix0);
+    for (int ky = 0; ky < k; ++ky) {
+      const int iy = oy * l.stride + ky - l.padding;
+      uint8_t* __restrict dst = row + ky * k * C;
+      if (iy < 0 || iy >= H || kx1 <= kx0) {
+        std::fill(dst, dst + k * C, offset);
+        continue;
+      }
+      std::fill(dst, dst + kx0 * C, offset);
+      // The inside kernel positions of this kernel row are one contiguous
+      // run of the HWC input (channels fastest): convert it in one loop.
+      const int32_t* __restrict src = img + (static_cast<int64_t>(iy) * W + ix0 + kx0) * C;
+      const int run = (kx1 - kx0) * C;
+      uint8_t* __restrict d = dst + kx0 * C;
+      for (int c = 0; c < run; ++c) d[c] = static_cast<uint8_t>(src[c] + offset);
+      std::fill(dst + kx1 * C, dst + k * C, offset);
+    }
+    std::fill(row + l.matrix_rows, row + padded, uint8_t{0});
+  }
+}
+
 // §7.2 on one entry's channels: the same integers and the same count as
 // emulator::Requantize per element, written without branches so that it
 // vectorizes. Needs |acc| < 2^62 (then the pre-shifted value plus an int32
@@ -149,13 +187,19 @@ absl::StatusOr<Sequencer> Sequencer::Create(const CompiledModel& model, const Op
   if (options.path == Path::kFast && model.params().lossless_adc()) {
     s.cols_double_.assign(static_cast<size_t>(entries * max_rows), 0.0);
     s.acc_double_.assign(static_cast<size_t>(entries * max_outputs), 0.0);
+    if (Int8Gemm::Supported() && model.params().activation_bits <= 8) {
+      s.cols_u8_.assign(static_cast<size_t>(entries * ((max_rows + 3) / 4 * 4)), 0);
+      // Three digit columns per output, padded to a panel (int8_gemm.cc).
+      s.gemm_scratch_.reserve(static_cast<size_t>(entries * (3 * max_outputs + 64)));
+    }
   }
   s.acc_.assign(static_cast<size_t>(entries * max_outputs), 0);
   s.scratch_bytes_ = static_cast<int64_t>(s.input_.size() * sizeof(int32_t) +
                                           s.cols_.size() * sizeof(int32_t) +
                                           s.cols_double_.size() * sizeof(double) +
                                           s.acc_double_.size() * sizeof(double) +
-                                          s.acc_.size() * sizeof(int64_t));
+                                          s.acc_.size() * sizeof(int64_t) + s.cols_u8_.size() +
+                                          s.gemm_scratch_.capacity() * sizeof(int32_t));
   const emulator::HardwareParams& hw = model.params();
   s.requant_.resize(model.layers().size());
   for (int32_t index : model.crossbar_layers()) {
@@ -200,6 +244,37 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
   const bool fast = options_.path == Path::kFast;
   const FastMatrix* fm = fast ? &pm.fast(index) : nullptr;
   const RequantArrays& rq = requant_[index];
+  const Int8Gemm* i8 = fast && !hook_ ? fm->int8_gemm() : nullptr;
+  if (i8 != nullptr && !cols_u8_.empty() && rq.fast_ok) {
+    // Lossless and proven, 8-bit inputs: the exact product with 8-bit dot
+    // products (int8_gemm.h).
+    const int64_t padded = i8->padded_rows();
+    const uint8_t offset = l.signed_inputs ? 128 : 0;
+    for (int64_t e0 = 0; e0 < total; e0 += options_.max_mvm_entries) {
+      const int64_t batch = std::min(options_.max_mvm_entries, total - e0);
+      uint8_t* xa = cols_u8_.data();
+      if (conv) {
+        UnrollGemmOrderU8(l, in, e0, batch, padded, offset, xa);
+      } else {
+        for (int64_t e = 0; e < batch; ++e) {
+          const int32_t* src = in + (e0 + e) * rows;
+          uint8_t* dst = xa + e * padded;
+          for (int64_t r = 0; r < rows; ++r) dst[r] = static_cast<uint8_t>(src[r] + offset);
+          for (int64_t r = rows; r < padded; ++r) dst[r] = 0;
+        }
+      }
+      i8->Multiply(xa, batch, acc_.data(), outs, &gemm_scratch_);
+      fm->CountLosslessConversions(params, batch, &stats->mvm);
+      int64_t sats = 0;
+      for (int64_t e = 0; e < batch; ++e) {
+        sats += RequantizeRow(acc_.data() + e * outs, outs, rq.bias.data(), rq.multiplier.data(),
+                              rq.shift.data(), rq.shift_less_one.data(), rq.round_mask.data(),
+                              rq.pre_shift, rq.lo, rq.hi, out + (e0 + e) * outs);
+      }
+      stats->periphery_saturations += sats;
+    }
+    return absl::OkStatus();
+  }
   if (fast && fm->lossless_single_gemm() && !hook_) {
     // Lossless and proven (§6.3, §9.2): one exact double GEMM per MVM batch,
     // inputs unrolled straight into the GEMM's row order and type.

@@ -1,0 +1,173 @@
+#include "firmware_model/int8_gemm.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
+#include <immintrin.h>
+#define NFTCIM_HAVE_VNNI 1
+#else
+#define NFTCIM_HAVE_VNNI 0
+#endif
+
+namespace nftcim::firmware {
+namespace {
+
+// Digit columns per panel: four 16-lane int32 accumulators per row.
+constexpr int64_t kPanel = 64;
+// Rows of A per micro-kernel call: 6 x 4 accumulators + 4 weight vectors +
+// 1 broadcast = 29 of the 32 vector registers.
+constexpr int kRows = 6;
+
+#if NFTCIM_HAVE_VNNI
+// c[i][0..63] = sum over k of a[i][k] * panel digits, for `rows` <= kRows
+// rows of A. The panel holds, per group of 4 k, 64 columns x 4 bytes laid
+// out as four vectors of 16 lanes x 4 k (the dpbusd operand order).
+// Written with one named accumulator per (row, vector) so that the compiler
+// keeps all 4 kR of them in registers (an array of vectors was spilled); the
+// weights are memory operands of the dot products.
+#define NFTCIM_DOT_ROW(i)                                                  \
+  if (kR > i) {                                                            \
+    int32_t quad;                                                          \
+    std::memcpy(&quad, a + i * lda + 4 * k4, sizeof(quad));                \
+    const __m512i av = _mm512_set1_epi32(quad);                            \
+    c##i##0 = _mm512_dpbusd_epi32(c##i##0, av, _mm512_loadu_si512(b));       \
+    c##i##1 = _mm512_dpbusd_epi32(c##i##1, av, _mm512_loadu_si512(b + 64));  \
+    c##i##2 = _mm512_dpbusd_epi32(c##i##2, av, _mm512_loadu_si512(b + 128)); \
+    c##i##3 = _mm512_dpbusd_epi32(c##i##3, av, _mm512_loadu_si512(b + 192)); \
+  }
+#define NFTCIM_STORE_ROW(i)                                  \
+  if (kR > i) {                                              \
+    _mm512_storeu_si512(c + i * ldc, c##i##0);               \
+    _mm512_storeu_si512(c + i * ldc + 16, c##i##1);          \
+    _mm512_storeu_si512(c + i * ldc + 32, c##i##2);          \
+    _mm512_storeu_si512(c + i * ldc + 48, c##i##3);          \
+  }
+
+template <int kR>
+void MicroKernel(const uint8_t* a, int64_t lda, const int8_t* panel, int64_t k4s, int32_t* c,
+                 int64_t ldc) {
+  const __m512i z = _mm512_setzero_si512();
+  __m512i c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
+  __m512i c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
+  __m512i c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
+  for (int64_t k4 = 0; k4 < k4s; ++k4) {
+    const int8_t* b = panel + k4 * 4 * 64;
+    NFTCIM_DOT_ROW(0)
+    NFTCIM_DOT_ROW(1)
+    NFTCIM_DOT_ROW(2)
+    NFTCIM_DOT_ROW(3)
+    NFTCIM_DOT_ROW(4)
+    NFTCIM_DOT_ROW(5)
+  }
+  NFTCIM_STORE_ROW(0)
+  NFTCIM_STORE_ROW(1)
+  NFTCIM_STORE_ROW(2)
+  NFTCIM_STORE_ROW(3)
+  NFTCIM_STORE_ROW(4)
+  NFTCIM_STORE_ROW(5)
+}
+
+#undef NFTCIM_DOT_ROW
+#undef NFTCIM_STORE_ROW
+
+void Block(int rows, const uint8_t* a, int64_t lda, const int8_t* panel, int64_t k4s, int32_t* c,
+           int64_t ldc) {
+  switch (rows) {
+    case 6: MicroKernel<6>(a, lda, panel, k4s, c, ldc); break;
+    case 5: MicroKernel<5>(a, lda, panel, k4s, c, ldc); break;
+    case 4: MicroKernel<4>(a, lda, panel, k4s, c, ldc); break;
+    case 3: MicroKernel<3>(a, lda, panel, k4s, c, ldc); break;
+    case 2: MicroKernel<2>(a, lda, panel, k4s, c, ldc); break;
+    default: MicroKernel<1>(a, lda, panel, k4s, c, ldc); break;
+  }
+}
+#endif
+
+}  // namespace
+
+bool Int8Gemm::Supported() { return NFTCIM_HAVE_VNNI != 0; }
+
+std::optional<Int8Gemm> Int8Gemm::Pack(const double* w, int64_t rows, int64_t cols,
+                                       bool offset_inputs) {
+  if (!Supported() || rows < 1 || cols < 1 || rows >= 65536) return std::nullopt;
+  Int8Gemm g;
+  g.k_ = rows;
+  g.k_padded_ = (rows + 3) / 4 * 4;
+  g.n_ = cols;
+  g.n_digits_padded_ = (3 * cols + kPanel - 1) / kPanel * kPanel;
+  g.offset_inputs_ = offset_inputs;
+  // Balanced base-256 digits of every weight.
+  std::vector<int8_t> digits(static_cast<size_t>(3 * rows * cols));
+  g.correction_.assign(static_cast<size_t>(cols), 0);
+  for (int64_t k = 0; k < rows; ++k) {
+    for (int64_t n = 0; n < cols; ++n) {
+      const double v = w[k * cols + n];
+      if (!(std::fabs(v) < 8388608.0) || v != std::floor(v)) return std::nullopt;
+      int64_t x = static_cast<int64_t>(v);
+      if (offset_inputs) g.correction_[n] += 128 * x;
+      for (int q = 0; q < 3; ++q) {
+        const int64_t d = ((x + 128) & 255) - 128;  // in -128..127, x - d divisible by 256
+        digits[(q * rows + k) * cols + n] = static_cast<int8_t>(d);
+        x = (x - d) / 256;
+      }
+      if (x != 0) return std::nullopt;  // needs a fourth digit
+    }
+  }
+  const int64_t k4s = g.k_padded_ / 4;
+  const int64_t panels = g.n_digits_padded_ / kPanel;
+  g.packed_.assign(static_cast<size_t>(panels * k4s * 4 * 64), 0);
+  for (int64_t p = 0; p < panels; ++p) {
+    for (int64_t k4 = 0; k4 < k4s; ++k4) {
+      for (int64_t v = 0; v < 4; ++v) {
+        for (int64_t lane = 0; lane < 16; ++lane) {
+          const int64_t dc = p * kPanel + v * 16 + lane;  // digit column
+          if (dc >= 3 * cols) continue;
+          const int64_t q = dc / cols, n = dc % cols;
+          for (int64_t b = 0; b < 4; ++b) {
+            const int64_t k = 4 * k4 + b;
+            if (k >= rows) continue;
+            g.packed_[((p * k4s + k4) * 4 + v) * 64 + lane * 4 + b] = digits[(q * rows + k) * cols + n];
+          }
+        }
+      }
+    }
+  }
+  return g;
+}
+
+void Int8Gemm::Multiply(const uint8_t* a, int64_t batch, int64_t* c, int64_t c_stride,
+                        std::vector<int32_t>* scratch) const {
+#if NFTCIM_HAVE_VNNI
+  const int64_t ldc = n_digits_padded_;
+  scratch->resize(static_cast<size_t>(batch * ldc));
+  int32_t* partial = scratch->data();
+  const int64_t k4s = k_padded_ / 4;
+  const int64_t panels = n_digits_padded_ / kPanel;
+  for (int64_t p = 0; p < panels; ++p) {
+    const int8_t* panel = packed_.data() + p * k4s * 4 * 64;
+    for (int64_t m0 = 0; m0 < batch; m0 += kRows) {
+      const int rows = static_cast<int>(std::min<int64_t>(kRows, batch - m0));
+      Block(rows, a + m0 * k_padded_, k_padded_, panel, k4s, partial + m0 * ldc + p * kPanel, ldc);
+    }
+  }
+  // Recombine the digits (exact in int64) and remove the input offset.
+  for (int64_t m = 0; m < batch; ++m) {
+    const int32_t* row = partial + m * ldc;
+    int64_t* out = c + m * c_stride;
+    for (int64_t n = 0; n < n_; ++n) {
+      out[n] = static_cast<int64_t>(row[n]) + 256 * static_cast<int64_t>(row[n_ + n]) +
+               65536 * static_cast<int64_t>(row[2 * n_ + n]) - correction_[n];
+    }
+  }
+#else
+  (void)a;
+  (void)batch;
+  (void)c;
+  (void)c_stride;
+  (void)scratch;
+#endif
+}
+
+}  // namespace nftcim::firmware

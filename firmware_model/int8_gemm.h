@@ -1,0 +1,62 @@
+#ifndef NFTCIM_FIRMWARE_MODEL_INT8_GEMM_H_
+#define NFTCIM_FIRMWARE_MODEL_INT8_GEMM_H_
+
+// Exact integer matrix products for the lossless fast path on CPUs with
+// 8-bit dot-product instructions (AVX-512 VNNI: 64 multiply-adds of u8 x s8
+// into int32 per instruction, against 8 for a double FMA).
+//
+//   C[m][n] = sum_k A[m][k] * W[k][n]
+//
+// A: activations as uint8 (unsigned A-bit inputs, or signed ones offset by
+// +128, corrected below). W: integer weights (the effective weights of a
+// lossless crossbar layer, |W| < 2^23), split into three balanced base-256
+// digits W = w0 + 2^8 w1 + 2^16 w2, each in -128..127. Each digit's product
+// accumulates exactly in int32 (|sum| <= K * 255 * 128 < 2^31 for K < 65793),
+// and the digits are recombined exactly in int64. With an offset input,
+// 128 * sum_k W[k][n] is subtracted. Every step is integer arithmetic, so
+// the result is the exact integer product whatever the blocking.
+//
+// Without AVX-512 VNNI at build time, Pack() reports unsupported and the
+// caller keeps its double GEMM (the same integers, slower).
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace nftcim::firmware {
+
+class Int8Gemm {
+ public:
+  // True when this build has the instructions.
+  static bool Supported();
+
+  // Packs the rows x cols matrix w (row-major; entries must be integers of
+  // magnitude < 2^23) for inputs with `offset_inputs` (signed inputs + 128).
+  // nullopt when unsupported or a weight is out of range.
+  static std::optional<Int8Gemm> Pack(const double* w, int64_t rows, int64_t cols,
+                                      bool offset_inputs);
+
+  // Rows of A, padded: A's row stride (a multiple of 4, >= rows; the padding
+  // columns of A must be 0).
+  int64_t padded_rows() const { return k_padded_; }
+  int64_t cols() const { return n_; }
+
+  // c[m * c_stride + n] = exact product for m < batch; a: batch x
+  // padded_rows() uint8. `scratch` is resized as needed (int32 partials).
+  void Multiply(const uint8_t* a, int64_t batch, int64_t* c, int64_t c_stride,
+                std::vector<int32_t>* scratch) const;
+
+ private:
+  int64_t k_ = 0, k_padded_ = 0, n_ = 0;
+  // Digit columns: 3 * n_ padded to a multiple of kPanel.
+  int64_t n_digits_padded_ = 0;
+  bool offset_inputs_ = false;
+  // Packed digits, panel-major (see int8_gemm.cc).
+  std::vector<int8_t> packed_;
+  // 128 * sum_k W[k][n] per column (offset inputs), else 0.
+  std::vector<int64_t> correction_;
+};
+
+}  // namespace nftcim::firmware
+
+#endif  // NFTCIM_FIRMWARE_MODEL_INT8_GEMM_H_
