@@ -172,25 +172,29 @@ int Run() {
                absl::GetFlag(FLAGS_model), ds->test.num_images,
                device::PresetName(device->preset()), adc, PathName(*path),
                absl::GetFlag(FLAGS_seed), McTable(mc->summaries));
-  int64_t images = 0, conversions = 0, acc_sats = 0, periph_sats = 0;
+  int64_t images = 0, conversions = 0, acc_sats = 0, periph_sats = 0, full = 0;
   for (const InferenceStats& s : mc->stats) {
     images += s.images;
     conversions += s.mvm.adc.conversions;
     acc_sats += s.mvm.accumulator_saturations;
     periph_sats += s.periphery_saturations;
+    full += s.outputs_at_full_scale;
   }
-  absl::PrintF("%d images in %.1f s (%.1f images/s incl. programming, %d threads); %d ADC "
-               "conversions, %d accumulator and %d periphery saturations\n",
-               images, seconds, images / seconds, options.threads, conversions, acc_sats,
-               periph_sats);
+  absl::PrintF("%d images in %.1f s (%.1f images/s incl. programming, %d threads)\n", images,
+               seconds, images / seconds, options.threads);
+  absl::PrintF("per image: %.4g ADC conversions, %.4g accumulator saturations, %.4g periphery "
+               "clamps (ReLU included), %.4g activations at full scale\n",
+               static_cast<double>(conversions) / images, static_cast<double>(acc_sats) / images,
+               static_cast<double>(periph_sats) / images, static_cast<double>(full) / images);
   if (!absl::GetFlag(FLAGS_json).empty()) {
     // Nothing machine- or thread-dependent goes in (no timings, no thread
     // count): the file is byte-identical for any --threads.
-    std::vector<std::string> conv, accs, periph, sums;
+    std::vector<std::string> conv, accs, periph, fulls, sums;
     for (size_t i = 0; i < mc->stats.size(); ++i) {
       conv.push_back(absl::StrCat(mc->stats[i].mvm.adc.conversions));
       accs.push_back(absl::StrCat(mc->stats[i].mvm.accumulator_saturations));
       periph.push_back(absl::StrCat(mc->stats[i].periphery_saturations));
+      fulls.push_back(absl::StrCat(mc->stats[i].outputs_at_full_scale));
       std::vector<std::string> c;
       for (uint64_t v : mc->checksums[i]) c.push_back(absl::StrFormat("\"%016x\"", v));
       sums.push_back(absl::StrCat("[", absl::StrJoin(c, ", "), "]"));
@@ -203,6 +207,7 @@ int Run() {
         ", \"emulator\": {\"adc_conversions\": [", absl::StrJoin(conv, ", "),
         "], \"accumulator_saturations\": [", absl::StrJoin(accs, ", "),
         "], \"periphery_saturations\": [", absl::StrJoin(periph, ", "),
+        "], \"outputs_at_full_scale\": [", absl::StrJoin(fulls, ", "),
         "], \"programming_checksums\": [", absl::StrJoin(sums, ", "), "]}");
     if (absl::Status s = WriteFileAtomically(ResolveUserPath(absl::GetFlag(FLAGS_json)),
                                              McJson(mc->summaries, extra));

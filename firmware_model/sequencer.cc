@@ -139,6 +139,13 @@ int64_t RequantizeRow(const Acc* __restrict acc, int64_t n, const int64_t* __res
   return sats;
 }
 
+// Values of y[0, n) equal to `hi`.
+int64_t CountAtTop(const int32_t* y, int64_t n, int64_t hi) {
+  int64_t count = 0;
+  for (int64_t i = 0; i < n; ++i) count += y[i] == hi;
+  return count;
+}
+
 }  // namespace
 
 absl::StatusOr<Path> ParsePath(const std::string& name) {
@@ -272,6 +279,9 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
                               rq.pre_shift, rq.lo, rq.hi, out + (e0 + e) * outs);
       }
       stats->periphery_saturations += sats;
+      if (l.out_type != formats::ACTIVATION_INT32) {
+        stats->outputs_at_full_scale += CountAtTop(out + e0 * outs, batch * outs, l.out_range.hi);
+      }
     }
     return absl::OkStatus();
   }
@@ -296,6 +306,9 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
                               out + (e0 + e) * outs);
       }
       stats->periphery_saturations += sats;
+      if (l.out_type != formats::ACTIVATION_INT32) {
+        stats->outputs_at_full_scale += CountAtTop(out + e0 * outs, batch * outs, l.out_range.hi);
+      }
     }
     return absl::OkStatus();
   }
@@ -342,6 +355,9 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
       }
     }
     stats->periphery_saturations += sats;
+    if (l.out_type != formats::ACTIVATION_INT32) {
+      stats->outputs_at_full_scale += CountAtTop(out + e0 * outs, batch * outs, l.out_range.hi);
+    }
   }
   return absl::OkStatus();
 }
@@ -452,6 +468,7 @@ absl::Status Sequencer::Run(const ProgrammedModel& programmed, const uint8_t* pi
                                                               l.out_range, &sats));
         }
         local.periphery_saturations += sats;
+        local.outputs_at_full_scale += CountAtTop(out, count, l.out_range.hi);
         break;
       }
     }

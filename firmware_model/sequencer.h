@@ -50,13 +50,19 @@ struct InferenceStats {
   // saturations.
   emulator::MvmStats mvm;
   // Periphery clamps: §7.2 (t to int32, y to the output type), §7.5, §7.6,
-  // §7.7.
+  // §7.7. The ReLU is the lower clamp of a uint output (§7.3), so this
+  // counts every negative pre-activation too.
   int64_t periphery_saturations = 0;
+  // Activations (A-bit or int16 outputs of crossbar layers and residual
+  // adds) equal to the top of their range: clipped at the calibrated full
+  // scale (or exactly at it). A diagnostic of calibration under variation.
+  int64_t outputs_at_full_scale = 0;
   int64_t images = 0;
 
   void Add(const InferenceStats& o) {
     mvm.Add(o.mvm);
     periphery_saturations += o.periphery_saturations;
+    outputs_at_full_scale += o.outputs_at_full_scale;
     images += o.images;
   }
   int64_t adc_saturations() const { return mvm.adc.saturated_high + mvm.adc.saturated_low; }

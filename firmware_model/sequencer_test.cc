@@ -45,6 +45,7 @@ void ExpectSameStats(const InferenceStats& a, const InferenceStats& b, const std
   EXPECT_EQ(a.mvm.adc.saturated_low, b.mvm.adc.saturated_low) << what;
   EXPECT_EQ(a.mvm.accumulator_saturations, b.mvm.accumulator_saturations) << what;
   EXPECT_EQ(a.periphery_saturations, b.periphery_saturations) << what;
+  EXPECT_EQ(a.outputs_at_full_scale, b.outputs_at_full_scale) << what;
 }
 
 // Reference (the spec's loops), the emulator's per-tile fast path and the
