@@ -61,6 +61,22 @@ int64_t MaxAbsInput(const HardwareParams& params, bool signed_inputs) {
 
 }  // namespace
 
+void FastMvmScratch::Reserve(const HardwareParams& params, int64_t batch, int64_t rows,
+                             int64_t outputs) {
+  const int64_t tile_rows = std::min<int64_t>(params.array_rows, rows);
+  const int64_t lists = batch * params.num_slices * tile_rows;
+  if (params.lossless_adc()) {
+    xd.reserve(static_cast<size_t>(batch * rows));
+    yd.reserve(static_cast<size_t>(batch * outputs));
+    wd.reserve(static_cast<size_t>(tile_rows * outputs));
+    partial.reserve(static_cast<size_t>(batch * outputs));
+  } else {
+    nz_row.reserve(static_cast<size_t>(lists));
+    if (params.dac_bits > 1) nz_digit.reserve(static_cast<size_t>(lists));
+    nz_count.reserve(static_cast<size_t>(batch * params.num_slices));
+  }
+}
+
 FastMatrix FastMatrix::Build(const HardwareParams& params,
                              const emulator::ProgrammedMatrix& matrix, bool signed_inputs,
                              const std::vector<int64_t>& gemm_row_order) {
@@ -170,12 +186,12 @@ FastMatrix FastMatrix::Build(const HardwareParams& params,
 
 void FastMatrix::Mvm(const HardwareParams& params, const emulator::MvmOptions& options,
                      const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y,
-                     int64_t y_stride, MvmStats* stats) const {
+                     int64_t y_stride, MvmStats* stats, FastMvmScratch* scratch) const {
   if (batch <= 0) return;
   if (lossless_) {
-    LosslessMvm(params, x, x_stride, batch, y, y_stride, stats);
+    LosslessMvm(params, x, x_stride, batch, y, y_stride, stats, scratch);
   } else {
-    AdcMvm(params, options, x, x_stride, batch, y, y_stride, stats);
+    AdcMvm(params, options, x, x_stride, batch, y, y_stride, stats, scratch);
   }
 }
 
@@ -187,13 +203,16 @@ void FastMatrix::LosslessMvmDouble(const HardwareParams& params, const double* x
 }
 
 void FastMatrix::LosslessMvm(const HardwareParams& params, const int32_t* x, int64_t x_stride,
-                             int64_t batch, int64_t* y, int64_t y_stride, MvmStats* stats) const {
+                             int64_t batch, int64_t* y, int64_t y_stride, MvmStats* stats,
+                             FastMvmScratch* scratch) const {
   const emulator::ProgrammedMatrix& m = *matrix_;
   const int64_t max_x = MaxAbsInput(params, signed_inputs_);
   if (lossless_single_gemm_) {
     const int64_t chunk = std::min(batch, kChunk);
-    std::vector<double> xd(static_cast<size_t>(chunk * rows_));
-    std::vector<double> yd(static_cast<size_t>(chunk * outputs_));
+    std::vector<double>& xd = scratch->xd;
+    std::vector<double>& yd = scratch->yd;
+    xd.resize(static_cast<size_t>(chunk * rows_));
+    yd.resize(static_cast<size_t>(chunk * outputs_));
     for (int64_t b0 = 0; b0 < batch; b0 += kChunk) {
       const int64_t bc = std::min(kChunk, batch - b0);
       for (int64_t b = 0; b < bc; ++b) {
@@ -217,8 +236,10 @@ void FastMatrix::LosslessMvm(const HardwareParams& params, const int32_t* x, int
   // General case: exact per-tile sums, then §6.1's Sat_W and §6.3's ordered
   // saturating accumulation.
   for (int64_t b = 0; b < batch; ++b) std::fill(y + b * y_stride, y + b * y_stride + outputs_, 0);
-  std::vector<double> xd, yd, wd;
-  std::vector<int64_t> partial;
+  std::vector<double>& xd = scratch->xd;
+  std::vector<double>& yd = scratch->yd;
+  std::vector<double>& wd = scratch->wd;
+  std::vector<int64_t>& partial = scratch->partial;
   for (int64_t u = 0; u < m.column_tiles(); ++u) {
     for (int64_t t = 0; t < m.row_tiles(); ++t) {
       const ProgrammedTile& tile = m.tile(t, u);
@@ -271,18 +292,18 @@ void FastMatrix::LosslessMvm(const HardwareParams& params, const int32_t* x, int
 
 void FastMatrix::AdcMvm(const HardwareParams& params, const emulator::MvmOptions& options,
                         const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y,
-                        int64_t y_stride, MvmStats* stats) const {
+                        int64_t y_stride, MvmStats* stats, FastMvmScratch* scratch) const {
   if (int32_recombination_) {
-    AdcMvmImpl<int32_t>(params, options, x, x_stride, batch, y, y_stride, stats);
+    AdcMvmImpl<int32_t>(params, options, x, x_stride, batch, y, y_stride, stats, scratch);
   } else {
-    AdcMvmImpl<int64_t>(params, options, x, x_stride, batch, y, y_stride, stats);
+    AdcMvmImpl<int64_t>(params, options, x, x_stride, batch, y, y_stride, stats, scratch);
   }
 }
 
 template <typename Acc>
 void FastMatrix::AdcMvmImpl(const HardwareParams& params, const emulator::MvmOptions& options,
                             const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y,
-                            int64_t y_stride, MvmStats* stats) const {
+                            int64_t y_stride, MvmStats* stats, FastMvmScratch* scratch) const {
   const emulator::ProgrammedMatrix& m = *matrix_;
   const int32_t P = params.cells_per_weight, J = params.num_slices, D = params.dac_bits;
   const int32_t K = params.cell_bits, W = params.accumulator_bits;
@@ -301,9 +322,12 @@ void FastMatrix::AdcMvmImpl(const HardwareParams& params, const emulator::MvmOpt
   const int32_t max_rows = static_cast<int32_t>(std::min<int64_t>(params.array_rows, rows_));
   // Slice j of vector b: row offsets nz_row[(b * J + j) * max_rows + k], digits
   // nz_digit[...], k < nz_count[b * J + j].
-  std::vector<int32_t> nz_row(static_cast<size_t>(batch) * J * max_rows);
-  std::vector<int32_t> nz_digit(D == 1 ? 0 : nz_row.size());
-  std::vector<int32_t> nz_count(static_cast<size_t>(batch) * J);
+  std::vector<int32_t>& nz_row = scratch->nz_row;
+  std::vector<int32_t>& nz_digit = scratch->nz_digit;
+  std::vector<int32_t>& nz_count = scratch->nz_count;
+  nz_row.resize(static_cast<size_t>(batch) * J * max_rows);
+  nz_digit.resize(D == 1 ? 0 : nz_row.size());
+  nz_count.resize(static_cast<size_t>(batch) * J);
   const uint32_t value_mask =
       params.activation_bits >= 32 ? ~0u : (1u << params.activation_bits) - 1;
   // All tiles share one row stride (see Build): lists hold row offsets.

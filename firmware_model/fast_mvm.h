@@ -8,12 +8,12 @@
 //
 //  - Lossless ADC (§9.2): the tile output is sum_r x_r Weff_r,n with
 //    Weff = sum_i 2^(K i) (code_+ - code_-). The effective weights of the
-//    whole matrix are built once, as doubles; every partial sum of one row
-//    tile is an integer of magnitude <= R * 2^(A-1)... < 2^53, so a double
-//    GEMM per row tile is exact, and when the compiler's proof of §6.3 holds
-//    (AccumulationCannotSaturate) one GEMM over all rows is the exact layer
-//    output. Otherwise the per-tile sums are saturated and accumulated in
-//    row-tile order exactly as §6.3 says.
+//    whole matrix are built once. When the compiler's proof of §6.3 holds
+//    (AccumulationCannotSaturate) one exact product over all rows is the
+//    layer output: 8-bit dot products (int8_gemm.h) where the CPU has them,
+//    else a double GEMM whose partial sums are all integers < 2^53 (checked
+//    from the actual max |Weff|). Otherwise exact per-tile sums are
+//    saturated and accumulated in row-tile order exactly as §6.3 says.
 //  - B-bit ADC: the column sums of §5.1 are formed the way a bit-serial array
 //    forms them: only rows whose digit is non-zero contribute, so each slice
 //    j of input vector b adds d * code-row over the rows with d_j != 0 (int32,
@@ -36,6 +36,20 @@
 
 namespace nftcim::firmware {
 
+// Working memory of FastMatrix::Mvm, owned by the caller (one per thread)
+// and reused across calls, so that an MVM allocates nothing once the
+// buffers have reached their size (Reserve sizes them up front).
+struct FastMvmScratch {
+  std::vector<int32_t> nz_row, nz_digit, nz_count;  // B-bit ADC: driven rows
+  std::vector<double> xd, yd, wd;                   // lossless: GEMM operands
+  std::vector<int64_t> partial;                     // lossless: per-tile sums
+
+  // For MVM batches of up to `batch` vectors of matrices up to `rows` x
+  // `outputs`.
+  void Reserve(const emulator::HardwareParams& params, int64_t batch, int64_t rows,
+               int64_t outputs);
+};
+
 class FastMatrix {
  public:
   // Prepares `matrix` (which must outlive this object) for MVMs with inputs
@@ -56,7 +70,7 @@ class FastMatrix {
   // images).
   void Mvm(const emulator::HardwareParams& params, const emulator::MvmOptions& options,
            const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y, int64_t y_stride,
-           emulator::MvmStats* stats) const;
+           emulator::MvmStats* stats, FastMvmScratch* scratch) const;
 
   // Lossless, §6.3 proven: the layer output is one exact GEMM.
   bool lossless_single_gemm() const { return lossless_single_gemm_; }
@@ -86,10 +100,11 @@ class FastMatrix {
 
  private:
   void LosslessMvm(const emulator::HardwareParams& params, const int32_t* x, int64_t x_stride,
-                   int64_t batch, int64_t* y, int64_t y_stride, emulator::MvmStats* stats) const;
+                   int64_t batch, int64_t* y, int64_t y_stride, emulator::MvmStats* stats,
+                   FastMvmScratch* scratch) const;
   void AdcMvm(const emulator::HardwareParams& params, const emulator::MvmOptions& options,
               const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y, int64_t y_stride,
-              emulator::MvmStats* stats) const;
+              emulator::MvmStats* stats, FastMvmScratch* scratch) const;
 
   const emulator::ProgrammedMatrix* matrix_ = nullptr;
   int64_t rows_ = 0, outputs_ = 0;
@@ -132,7 +147,7 @@ class FastMatrix {
   template <typename Acc>
   void AdcMvmImpl(const emulator::HardwareParams& params, const emulator::MvmOptions& options,
                   const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y,
-                  int64_t y_stride, emulator::MvmStats* stats) const;
+                  int64_t y_stride, emulator::MvmStats* stats, FastMvmScratch* scratch) const;
 };
 
 }  // namespace nftcim::firmware

@@ -208,6 +208,9 @@ absl::StatusOr<Sequencer> Sequencer::Create(const CompiledModel& model, const Op
                                           s.acc_.size() * sizeof(int64_t) + s.cols_u8_.size() +
                                           s.gemm_scratch_.capacity() * sizeof(int32_t));
   const emulator::HardwareParams& hw = model.params();
+  if (options.path == Path::kFast) {
+    s.fast_scratch_.Reserve(hw, entries, max_rows, max_outputs);
+  }
   s.requant_.resize(model.layers().size());
   for (int32_t index : model.crossbar_layers()) {
     const Layer& l = model.layers()[index];
@@ -323,7 +326,7 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
     }
     if (hook_) hook_(index, x, batch);
     if (fast) {
-      fm->Mvm(params, mvm, x, rows, batch, acc_.data(), outs, &stats->mvm);
+      fm->Mvm(params, mvm, x, rows, batch, acc_.data(), outs, &stats->mvm, &fast_scratch_);
     } else {
       absl::Status s = emulator::MatrixMvm(
           params, pm.matrix(index), mvm, x, rows, batch, acc_.data(), outs,

@@ -125,6 +125,7 @@ class Sequencer {
   std::vector<double> acc_double_;             // max_mvm_entries x max outputs
   std::vector<uint8_t> cols_u8_;               // max_mvm_entries x max padded rows
   std::vector<int32_t> gemm_scratch_;          // the int8 GEMM's partial sums
+  FastMvmScratch fast_scratch_;                // FastMatrix::Mvm's working memory
   std::vector<int32_t> input_;                 // max_batch x image, HWC
   std::vector<std::vector<int32_t>> outputs_;  // per layer: max_batch x out_size
   std::vector<int32_t> cols_;                  // max_mvm_entries x max rows
