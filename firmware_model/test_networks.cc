@@ -23,13 +23,13 @@ double Uniform(uint64_t* state) { return (SplitMix(state) >> 11) * (1.0 / 900719
 
 std::unique_ptr<trainer::nn::Network> RandomNetwork(const std::string& arch, double width,
                                                     int in_channels, int num_classes,
-                                                    uint64_t seed) {
+                                                    uint64_t seed, int input_size) {
   trainer::nn::ModelConfig mc;
   mc.arch = arch;
   mc.width = width;
   mc.in_channels = in_channels;
   mc.num_classes = num_classes;
-  mc.input_size = 32;
+  mc.input_size = input_size;
   mc.seed = seed;
   absl::StatusOr<std::unique_ptr<trainer::nn::Network>> net = trainer::nn::MakeNetwork(mc);
   if (!net.ok()) {
@@ -86,13 +86,14 @@ std::vector<uint8_t> RandomPixels(int64_t n, int channels, int size, uint64_t se
 
 formats::DeployableModel CompiledRandomModel(const std::string& arch, int in_channels,
                                              const formats::HardwareConfig& hardware,
-                                             double width, uint64_t seed) {
-  std::unique_ptr<trainer::nn::Network> net = RandomNetwork(arch, width, in_channels, 10, seed);
+                                             double width, uint64_t seed, int input_size) {
+  std::unique_ptr<trainer::nn::Network> net =
+      RandomNetwork(arch, width, in_channels, 10, seed, input_size);
   formats::Architecture a;
   a.set_arch(arch);
   a.set_width(width);
   a.set_in_channels(in_channels);
-  a.set_input_size(32);
+  a.set_input_size(input_size);
   a.set_num_classes(10);
   formats::DatasetInfo ds;
   ds.set_name("random");
@@ -101,7 +102,7 @@ formats::DeployableModel CompiledRandomModel(const std::string& arch, int in_cha
     ds.add_std(0.3 - 0.02 * c);
   }
   ds.set_geometry("none");
-  const std::vector<uint8_t> cal = RandomPixels(16, in_channels, 32, seed + 100);
+  const std::vector<uint8_t> cal = RandomPixels(16, in_channels, input_size, seed + 100);
   CompileOptions options;
   options.hardware = hardware;
   absl::StatusOr<formats::DeployableModel> m =

@@ -19,7 +19,7 @@ namespace nftcim::firmware::testing {
 // arch "vgg8" or "resnet18"; aborts on error.
 std::unique_ptr<trainer::nn::Network> RandomNetwork(const std::string& arch, double width,
                                                     int in_channels, int num_classes,
-                                                    uint64_t seed);
+                                                    uint64_t seed, int input_size = 32);
 
 // n NCHW images of normalised-looking values (deterministic).
 std::vector<float> RandomImages(int64_t n, int channels, int size, uint64_t seed);
@@ -31,7 +31,8 @@ std::vector<uint8_t> RandomPixels(int64_t n, int channels, int size, uint64_t se
 // calibrated on 16 RandomPixels images; aborts on error.
 formats::DeployableModel CompiledRandomModel(const std::string& arch, int in_channels,
                                              const formats::HardwareConfig& hardware,
-                                             double width = 1.0 / 16, uint64_t seed = 1);
+                                             double width = 1.0 / 16, uint64_t seed = 1,
+                                             int input_size = 32);
 
 // The paper's hardware with a B-bit ADC (range, policy, shift as given).
 formats::HardwareConfig AdcConfig(int adc_bits, formats::AdcRange range,

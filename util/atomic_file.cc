@@ -90,4 +90,24 @@ absl::Status AppendLineDurably(const std::string& path, absl::string_view line) 
   return status;
 }
 
+absl::Status MakeDirectories(const std::string& dir) {
+  std::string partial;
+  size_t pos = 0;
+  while (pos <= dir.size()) {
+    size_t next = dir.find('/', pos);
+    if (next == std::string::npos) next = dir.size();
+    partial = dir.substr(0, next);
+    pos = next + 1;
+    if (partial.empty() || partial == "." || partial == "..") continue;
+    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+      return absl::InternalError(absl::StrCat(partial, ": cannot create folder: ", std::strerror(errno)));
+    }
+    struct stat st;
+    if (::stat(partial.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return absl::FailedPreconditionError(absl::StrCat(partial, ": exists and is not a folder"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace nftcim

@@ -22,6 +22,10 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 // records must survive a kill.
 absl::Status AppendLineDurably(const std::string& path, absl::string_view line);
 
+// mkdir -p: creates `dir` and its missing parents (0755); an existing
+// folder is fine, a file in the way is an error naming it.
+absl::Status MakeDirectories(const std::string& dir);
+
 }  // namespace nftcim
 
 #endif  // NFTCIM_UTIL_ATOMIC_FILE_H_

@@ -75,5 +75,15 @@ TEST(AtomicFileTest, AppendLineDurably) {
   EXPECT_EQ(*ReadFileToString(path), "{\"a\":1}\n{\"a\":2}\n");
 }
 
+TEST(AtomicFileTest, MakeDirectoriesCreatesParentsAndRejectsFiles) {
+  const std::string base = std::string(::testing::TempDir()) + "/mkdirs";
+  ASSERT_TRUE(MakeDirectories(base + "/a/b/c").ok());
+  ASSERT_TRUE(WriteFileAtomically(base + "/a/b/c/f.txt", "x").ok());
+  EXPECT_TRUE(MakeDirectories(base + "/a/b/c").ok());  // exists already
+  const absl::Status s = MakeDirectories(base + "/a/b/c/f.txt/d");
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("f.txt"), absl::string_view::npos) << s.message();
+}
+
 }  // namespace
 }  // namespace nftcim
