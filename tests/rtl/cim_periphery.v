@@ -101,9 +101,12 @@ endmodule
 // §7.2 + §7.3, combinational:
 //   t = Sat_32(Sat_64(RoundHalfUpShift(acc, p) + bias))
 //   y = Clamp(RoundHalfUpShift(t * m, s), 0, 2^OUT_BITS - 1)   (ReLU to uint)
+//   or, OUT_SIGNED = 1 (no ReLU, e.g. the int32 logits of §7.9):
+//   y = Clamp(RoundHalfUpShift(t * m, s), -2^(OUT_BITS-1), 2^(OUT_BITS-1) - 1)
 module cim_requantize #(
     parameter W = 64,
-    parameter OUT_BITS = 8
+    parameter OUT_BITS = 8,
+    parameter OUT_SIGNED = 0
 ) (
     input  wire signed [W-1:0]        acc,
     input  wire [5:0]                 pre_shift,
@@ -127,8 +130,12 @@ module cim_requantize #(
   wire signed [63:0] prod = t * mult;  // |t * m| <= 2^62
   wire signed [63:0] u;
   cim_round_shift #(.X_W(64)) post (.x(prod), .s(shift), .y(u));
-  wire hi = (u > $signed({{(64-OUT_BITS){1'b0}}, {OUT_BITS{1'b1}}}));
-  wire lo = u[63];
+  // Output range as 64-bit signed bounds: [0, 2^B - 1] or [-2^(B-1), 2^(B-1) - 1].
+  localparam [63:0] ONE = 64'd1;
+  localparam [63:0] HI_U = (OUT_SIGNED != 0) ? (ONE << (OUT_BITS - 1)) - ONE : (ONE << OUT_BITS) - ONE;
+  localparam [63:0] LO_U = (OUT_SIGNED != 0) ? ~((ONE << (OUT_BITS - 1)) - ONE) : 64'd0;
+  wire hi = (u > $signed(HI_U));
+  wire lo = (u < $signed(LO_U));
   assign sat_y = hi | lo;
-  assign y = lo ? {OUT_BITS{1'b0}} : (hi ? {OUT_BITS{1'b1}} : u[OUT_BITS-1:0]);
+  assign y = lo ? LO_U[OUT_BITS-1:0] : (hi ? HI_U[OUT_BITS-1:0] : u[OUT_BITS-1:0]);
 endmodule

@@ -7,6 +7,9 @@
 // and stops with $fatal (nonzero exit).
 `timescale 1ns / 1ps
 `include "golden_params.vh"
+`ifndef GV_OUT_SIGNED
+`define GV_OUT_SIGNED 0
+`endif
 
 module golden_tb;
   localparam T = `GV_T, B = `GV_B, N = `GV_N, P = `GV_P, J = `GV_J;
@@ -44,7 +47,7 @@ module golden_tb;
   wire signed [31:0] rq_t;
   wire [OUT_BITS-1:0] rq_y;
   wire sat_t, sat_y;
-  cim_requantize #(.W(W), .OUT_BITS(OUT_BITS)) dut_rq (
+  cim_requantize #(.W(W), .OUT_BITS(OUT_BITS), .OUT_SIGNED(`GV_OUT_SIGNED)) dut_rq (
       .acc(acc), .pre_shift(PRE_SHIFT[5:0]), .bias(bias), .mult(mult), .shift(shift),
       .t(rq_t), .y(rq_y), .sat_t(sat_t), .sat_y(sat_y));
 
