@@ -168,7 +168,7 @@ int Run() {
   }
   int crossbar = 0;
   for (const formats::GoldenLayer& l : m.layers()) crossbar += !l.directory().empty() && (l.kind() == "conv" || l.kind() == "linear");
-  absl::PrintF("wrote %s: %d images, %d layers (%d on crossbars), %.1f MB, sigma %g, seed %d, "
+  absl::PrintF("wrote %s: %d image(s), %d layers (%d on crossbars), %.1f MB, sigma %g, seed %d, "
                "programming checksum %s\n",
                absl::GetFlag(FLAGS_out), images, m.layers_size(), crossbar,
                static_cast<double>(m.total_bytes()) / 1e6, sigma, o.seed, m.programming_checksum());
