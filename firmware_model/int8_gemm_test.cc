@@ -1,0 +1,78 @@
+#include "firmware_model/int8_gemm.h"
+
+#include <cstdint>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace nftcim::firmware {
+namespace {
+
+uint64_t Next(uint64_t* s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Exact product against a plain int64 triple loop, for weights with a given
+// share of magnitudes above 2^15 (the sparse top digit) and inputs with and
+// without the +128 offset.
+void CheckExact(int64_t rows, int64_t cols, int64_t batch, double big_share, bool offset) {
+  uint64_t s = rows * 131 + cols * 7 + batch + (offset ? 1 : 0);
+  std::vector<double> w(rows * cols);
+  for (double& v : w) {
+    const bool big = static_cast<double>(Next(&s) % 10000) < big_share * 10000;
+    const int64_t mag = big ? 32640 + static_cast<int64_t>(Next(&s) % 80000)
+                            : static_cast<int64_t>(Next(&s) % 32640);
+    v = static_cast<double>(Next(&s) % 2 ? mag : -mag);
+  }
+  std::optional<Int8Gemm> g = Int8Gemm::Pack(w.data(), rows, cols, offset);
+  if (!Int8Gemm::Supported()) {
+    EXPECT_FALSE(g.has_value());
+    GTEST_SKIP() << "no AVX-512 VNNI in this build";
+  }
+  ASSERT_TRUE(g.has_value());
+  const int64_t kp = g->padded_rows();
+  std::vector<uint8_t> a(batch * kp, 0);
+  std::vector<int64_t> x(batch * rows);
+  for (int64_t m = 0; m < batch; ++m) {
+    for (int64_t k = 0; k < rows; ++k) {
+      const int64_t v = offset ? static_cast<int64_t>(Next(&s) % 256) - 128
+                               : static_cast<int64_t>(Next(&s) % 256);
+      x[m * rows + k] = v;
+      a[m * kp + k] = static_cast<uint8_t>(offset ? v + 128 : v);
+    }
+  }
+  std::vector<int64_t> c(batch * (cols + 3), -1);
+  std::vector<int32_t> scratch;
+  g->Multiply(a.data(), batch, c.data(), cols + 3, &scratch);
+  for (int64_t m = 0; m < batch; ++m) {
+    for (int64_t n = 0; n < cols; ++n) {
+      int64_t want = 0;
+      for (int64_t k = 0; k < rows; ++k) want += x[m * rows + k] * static_cast<int64_t>(w[k * cols + n]);
+      ASSERT_EQ(c[m * (cols + 3) + n], want) << "m=" << m << " n=" << n;
+    }
+  }
+}
+
+// Shapes that do not fill a 4-row group, a 6-row block or a 64-column
+// panel; weights that need the third digit (|W| > 32639) in some or all
+// places; unsigned and offset (signed) inputs.
+TEST(Int8GemmTest, ExactAgainstPlainLoops) {
+  CheckExact(37, 21, 13, 0.002, false);
+  CheckExact(300, 70, 7, 0.05, true);
+  CheckExact(129, 64, 6, 1.0, true);
+  CheckExact(1152, 130, 5, 0.0, true);
+  CheckExact(1, 1, 1, 1.0, false);
+}
+
+TEST(Int8GemmTest, RejectsNonIntegersAndHugeWeights) {
+  std::vector<double> w = {1.5};
+  EXPECT_FALSE(Int8Gemm::Pack(w.data(), 1, 1, false).has_value());
+  w = {9e6};
+  EXPECT_FALSE(Int8Gemm::Pack(w.data(), 1, 1, false).has_value());
+}
+
+}  // namespace
+}  // namespace nftcim::firmware
