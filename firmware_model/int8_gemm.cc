@@ -153,12 +153,18 @@ void Int8Gemm::Multiply(const uint8_t* a, int64_t batch, int64_t* c, int64_t c_s
     }
   }
   // Recombine the digits (exact in int64) and remove the input offset.
+  // Local restrict pointers: without them the compiler reloads the members
+  // after every store (out may alias them) and the loop stays scalar.
+  const int64_t n = n_;
+  const int64_t* __restrict corr = correction_.data();
   for (int64_t m = 0; m < batch; ++m) {
-    const int32_t* row = partial + m * ldc;
-    int64_t* out = c + m * c_stride;
-    for (int64_t n = 0; n < n_; ++n) {
-      out[n] = static_cast<int64_t>(row[n]) + 256 * static_cast<int64_t>(row[n_ + n]) +
-               65536 * static_cast<int64_t>(row[2 * n_ + n]) - correction_[n];
+    const int32_t* __restrict d0 = partial + m * ldc;
+    const int32_t* __restrict d1 = d0 + n;
+    const int32_t* __restrict d2 = d0 + 2 * n;
+    int64_t* __restrict out = c + m * c_stride;
+    for (int64_t j = 0; j < n; ++j) {
+      out[j] = static_cast<int64_t>(d0[j]) + 256 * static_cast<int64_t>(d1[j]) +
+               65536 * static_cast<int64_t>(d2[j]) - corr[j];
     }
   }
 #else

@@ -1,6 +1,7 @@
 #include "firmware_model/sequencer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <climits>
 
 #include "absl/strings/str_cat.h"
@@ -79,7 +80,7 @@ void UnrollGemmOrder(const Layer& l, const int32_t* in, int64_t first_entry, int
 // The same in uint8 for the int8 GEMM: rows padded to `padded` with 0,
 // signed inputs offset by +128 (the GEMM subtracts it again). The padding
 // positions of §7.8 are the value 0, i.e. 128 when offset.
-void UnrollGemmOrderU8(const Layer& l, const int32_t* in, int64_t first_entry, int64_t entries,
+void UnrollGemmOrderU8(const Layer& l, const uint8_t* in, int64_t first_entry, int64_t entries,
                        int64_t padded, uint8_t offset, uint8_t* cols) {
   const int k = l.kernel, C = l.in_shape.channels, H = l.in_shape.height, W = l.in_shape.width;
   const int OW = l.out_shape.width;
@@ -89,7 +90,7 @@ void UnrollGemmOrderU8(const Layer& l, const int32_t* in, int64_t first_entry, i
     const int64_t image = entry / positions;
     const int64_t pos = entry % positions;
     const int oy = static_cast<int>(pos / OW), ox = static_cast<int>(pos % OW);
-    const int32_t* img = in + image * l.in_shape.size();
+    const uint8_t* img = in + image * l.in_shape.size();
     uint8_t* row = cols + e * padded;
     // Kernel positions inside the image in x: [kx0, kx1).
     const int ix0 = ox * l.stride - l.padding;
@@ -98,19 +99,17 @@ void UnrollGemmOrderU8(const Layer& l, const int32_t* in, int64_t first_entry, i
       const int iy = oy * l.stride + ky - l.padding;
       uint8_t* __restrict dst = row + ky * k * C;
       if (iy < 0 || iy >= H || kx1 <= kx0) {
-        std::fill(dst, dst + k * C, offset);
+        std::memset(dst, offset, static_cast<size_t>(k) * C);
         continue;
       }
-      std::fill(dst, dst + kx0 * C, offset);
+      std::memset(dst, offset, static_cast<size_t>(kx0) * C);
       // The inside kernel positions of this kernel row are one contiguous
-      // run of the HWC input (channels fastest): convert it in one loop.
-      const int32_t* __restrict src = img + (static_cast<int64_t>(iy) * W + ix0 + kx0) * C;
-      const int run = (kx1 - kx0) * C;
-      uint8_t* __restrict d = dst + kx0 * C;
-      for (int c = 0; c < run; ++c) d[c] = static_cast<uint8_t>(src[c] + offset);
-      std::fill(dst + kx1 * C, dst + k * C, offset);
+      // run of the HWC input (channels fastest), already converted.
+      std::memcpy(dst + kx0 * C, img + (static_cast<int64_t>(iy) * W + ix0 + kx0) * C,
+                  static_cast<size_t>(kx1 - kx0) * C);
+      std::memset(dst + kx1 * C, offset, static_cast<size_t>(k - kx1) * C);
     }
-    std::fill(row + l.matrix_rows, row + padded, uint8_t{0});
+    std::memset(row + l.matrix_rows, 0, static_cast<size_t>(padded - l.matrix_rows));
   }
 }
 
@@ -196,6 +195,9 @@ absl::StatusOr<Sequencer> Sequencer::Create(const CompiledModel& model, const Op
     s.acc_double_.assign(static_cast<size_t>(entries * max_outputs), 0.0);
     if (Int8Gemm::Supported() && model.params().activation_bits <= 8) {
       s.cols_u8_.assign(static_cast<size_t>(entries * ((max_rows + 3) / 4 * 4)), 0);
+      int64_t max_in = 0;
+      for (const Layer& l : model.layers()) max_in = std::max(max_in, l.in_shape.size());
+      s.in_u8_.assign(static_cast<size_t>(b * max_in), 0);
       // Three digit columns per output, padded to a panel (int8_gemm.cc).
       s.gemm_scratch_.reserve(static_cast<size_t>(entries * (3 * max_outputs + 64)));
     }
@@ -205,7 +207,7 @@ absl::StatusOr<Sequencer> Sequencer::Create(const CompiledModel& model, const Op
                                           s.cols_.size() * sizeof(int32_t) +
                                           s.cols_double_.size() * sizeof(double) +
                                           s.acc_double_.size() * sizeof(double) +
-                                          s.acc_.size() * sizeof(int64_t) + s.cols_u8_.size() +
+                                          s.acc_.size() * sizeof(int64_t) + s.cols_u8_.size() + s.in_u8_.size() +
                                           s.gemm_scratch_.capacity() * sizeof(int32_t));
   const emulator::HardwareParams& hw = model.params();
   if (options.path == Path::kFast) {
@@ -260,11 +262,18 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
     // products (int8_gemm.h).
     const int64_t padded = i8->padded_rows();
     const uint8_t offset = l.signed_inputs ? 128 : 0;
+    if (conv) {
+      // Each activation appears in up to kernel^2 unrolled rows: convert
+      // (and offset) the input tensor to bytes once, then unroll by copying.
+      const int64_t values = n * l.in_shape.size();
+      uint8_t* __restrict dst = in_u8_.data();
+      for (int64_t i = 0; i < values; ++i) dst[i] = static_cast<uint8_t>(in[i] + offset);
+    }
     for (int64_t e0 = 0; e0 < total; e0 += options_.max_mvm_entries) {
       const int64_t batch = std::min(options_.max_mvm_entries, total - e0);
       uint8_t* xa = cols_u8_.data();
       if (conv) {
-        UnrollGemmOrderU8(l, in, e0, batch, padded, offset, xa);
+        UnrollGemmOrderU8(l, in_u8_.data(), e0, batch, padded, offset, xa);
       } else {
         for (int64_t e = 0; e < batch; ++e) {
           const int32_t* src = in + (e0 + e) * rows;

@@ -124,6 +124,7 @@ class Sequencer {
   std::vector<RequantArrays> requant_;         // per layer (crossbar layers only)
   std::vector<double> acc_double_;             // max_mvm_entries x max outputs
   std::vector<uint8_t> cols_u8_;               // max_mvm_entries x max padded rows
+  std::vector<uint8_t> in_u8_;                 // max_batch x largest layer input, bytes
   std::vector<int32_t> gemm_scratch_;          // the int8 GEMM's partial sums
   FastMvmScratch fast_scratch_;                // FastMatrix::Mvm's working memory
   std::vector<int32_t> input_;                 // max_batch x image, HWC
