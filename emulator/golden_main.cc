@@ -127,7 +127,11 @@ int Run() {
     if (mode.ok()) load.resize_mode = *mode;
     load.target_height = load.target_width = model->input_size();
     absl::StatusOr<data::LoadedDataset> ds = data::LoadDataset(load);
-    if (!ds.ok()) return Fail(ds.status());
+    if (!ds.ok()) {
+      return Fail(absl::Status(ds.status().code(),
+                               absl::StrCat(ds.status().message(),
+                                            " (or give the images as raw bytes with --pixels=FILE)")));
+    }
     if (ds->test.num_images < first + images) {
       return Fail(absl::InvalidArgumentError(absl::StrCat(
           "the test split has ", ds->test.num_images, " images; --first_image=", first,
