@@ -579,13 +579,19 @@ def reading_statements(data):
             if ea is not None and eb is not None:
                 rel = "equal" if round(ea, 3) == round(eb, 3) else ("lower" if ea < eb else "higher")
                 ekl = f"; EKL {ea:.3f} vs {eb:.3f} ({rel})"
+            datasets = {j.get("dataset") for j in data.finals(m, ts)}
+            chance = 1.0 if datasets == {"cifar100"} else 10.0  # % of a uniform guess
+            low = ""
+            if max(a[0], b[0]) < 2 * chance:
+                low = (f" Both are within twice chance ({chance:.0f}%): at this training sigma the "
+                       f"budget trains no method well, so the gap is small in absolute terms.")
             lines.append(f"- Trained and evaluated at sigma {fmt_num(ts)}, **{m.upper()} {word} noise "
                          f"injection**: {a[0]:.2f}% vs {b[0]:.2f}% ({diff:+.2f} points, combined 95% "
-                         f"interval ±{ci:.2f}){extra}{ekl}.")
+                         f"interval ±{ci:.2f}){extra}{ekl}.{low}")
     for m, vs in verdicts.items():
         n = collections.Counter(v for _, v in vs)
         lines.append(f"- In all, {m.upper()} beats noise injection at {n['better']} of {len(vs)} "
-                     f"training sigmas, is worse at {n['worse']}, and indistinguishable at {n['tie']}.")
+                     f"training sigmas (worse at {n['worse']}, indistinguishable at {n['tie']}).")
     stats = training_stats(data)
     if "noise" in stats:
         base = stats["noise"][1]
