@@ -722,17 +722,49 @@ def section_emulator(data):
         out.append("")
         return out
     rows = []
+    outside, compared, diffs = 0, 0, []
     for j in sorted(data.emulator, key=lambda j: method_key(j["method"])):
         floats = {round(p["sigma"], 9): p for p in j.get("float_results", [])}
+        gap0 = 0.0
+        f0 = floats.get(0.0)
+        for p in j["results"]:
+            if same(p["sigma"], 0) and f0:
+                gap0 = abs(p["mean_accuracy"] - f0["mean_accuracy"])
         for p in j["results"]:
             f = floats.get(round(p["sigma"], 9))
+            verdict = ""
+            if f and p["sigma"] > 0:
+                # The emulator issue's criterion: inside the float 95% interval
+                # widened by the sigma-0 quantization gap.
+                d = p["mean_accuracy"] - f["mean_accuracy"]
+                ok = abs(d) <= f["ci95"] + gap0
+                verdict = "yes" if ok else "**no**"
+                compared += 1
+                outside += not ok
+                diffs.append(d)
+            elif f:
+                verdict = "yes" if gap0 <= 1.0 else "**no**"
             rows.append([METHOD_LABEL.get(j["method"], j["method"]), fmt_num(j["sigma"]), j["seed"],
                          fmt_num(p["sigma"]), pm((f["mean_accuracy"], f["ci95"])) if f else "–",
                          pm((p["mean_accuracy"], p["ci95"])),
-                         f"{p['mean_accuracy'] - f['mean_accuracy']:+.2f}" if f else ""])
-    out.append(md_table(["method", "train sigma", "seed", "inference sigma", "float %", "emulator %",
-                         "difference"], rows))
+                         f"{p['mean_accuracy'] - f['mean_accuracy']:+.2f}" if f else "", verdict])
+    out.append("The final model of the first seed of each method, compiled for the paper's "
+               "accelerator (8-bit weights in four 2-bit cells, 128x128 arrays, 1-bit DAC, lossless "
+               "ADC) and run on the bit-accurate emulator with the same number of Monte Carlo runs "
+               "and test images; float and emulator use independent variation instances. \"agrees\": "
+               "within 1 point at sigma 0, else inside the float 95% interval widened by the sigma-0 "
+               "gap.")
     out.append("")
+    out.append(md_table(["method", "train sigma", "seed", "inference sigma", "float %", "emulator %",
+                         "difference", "agrees"], rows))
+    out.append("")
+    if compared:
+        mean_d = sum(diffs) / len(diffs)
+        out.append(f"Under variation {compared - outside} of {compared} points agree; the mean "
+                   f"difference (emulator - float) is {mean_d:+.2f} points"
+                   + (", i.e. the emulator is on average less accurate under variation than the "
+                      "float model (an open item of the emulator issue)." if mean_d < -0.5 else "."))
+        out.append("")
     return out
 
 
