@@ -414,6 +414,13 @@ def section_what_was_run(data, regen, records_rel):
         if desc:
             out.append(f"**{exp}**: {desc}")
             out.append("")
+        # What the records show was run (the description is free text and
+        # may not match an edited configuration).
+        seeds = sorted({j.get("seed") for j in data.jobs.values()
+                        if j.get("experiment") == exp and j.get("seed") is not None})
+        if seeds:
+            out.append(f"Seeds in the records of `{exp}`: {', '.join(str(x) for x in seeds)}.")
+            out.append("")
         out.append(f"<details><summary>Configuration <code>{starts[0].get('config_path', '')}</code>"
                    "</summary>\n\n```textproto\n" + (text or "").rstrip() + "\n```\n</details>\n")
     wall = sum(j.get("wall_seconds", 0) for j in data.jobs.values())
