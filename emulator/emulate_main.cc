@@ -24,10 +24,10 @@
 #include "absl/strings/str_split.h"
 #include "data/dataset.h"
 #include "data/flags.h"
-#include "data/geometry.h"
 #include "device_model/device_model.h"
 #include "firmware_model/compiler.h"
 #include "firmware_model/model.h"
+#include "firmware_model/model_inputs.h"
 #include "firmware_model/monte_carlo.h"
 #include "firmware_model/sequencer.h"
 #include "util/atomic_file.h"
@@ -123,30 +123,15 @@ int Run() {
   absl::StatusOr<CompiledModel> model = CompiledModel::FromProto(proto, model_path);
   if (!model.ok()) return Fail(model.status());
 
-  formats::DeviceModel device_proto = proto.provenance().training_device();
-  device_proto.set_weight_bits(proto.hardware().weight_bits());
-  device_proto.set_cell_bits(proto.hardware().cell_bits());
-  if (!absl::GetFlag(FLAGS_device).empty()) {
-    absl::StatusOr<formats::DevicePreset> p = device::ParsePreset(absl::GetFlag(FLAGS_device));
-    if (!p.ok()) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat("--device: ", p.status().message())));
-    }
-    device_proto.set_preset(*p);
-  }
-  absl::StatusOr<device::DeviceModel> device = device::DeviceModel::FromProto(device_proto);
+  absl::StatusOr<formats::DeviceModel> device_proto = DeviceOfModel(proto, absl::GetFlag(FLAGS_device));
+  if (!device_proto.ok()) return Fail(device_proto.status());
+  absl::StatusOr<device::DeviceModel> device = device::DeviceModel::FromProto(*device_proto);
   if (!device.ok()) return Fail(device.status());
 
-  data::LoadOptions load;
-  load.dataset = proto.dataset().name();
-  load.data_dir = absl::GetFlag(FLAGS_data_dir).empty()
-                      ? proto.provenance().data_dir()
-                      : ResolveUserPath(absl::GetFlag(FLAGS_data_dir));
-  load.train_limit = 1;  // only the test split is used
-  load.test_limit = absl::GetFlag(FLAGS_test_limit);
-  absl::StatusOr<data::ResizeMode> mode = data::ParseResizeMode(proto.dataset().geometry());
-  if (mode.ok()) load.resize_mode = *mode;
-  load.target_height = load.target_width = model->input_size();
-  absl::StatusOr<data::LoadedDataset> ds = data::LoadDataset(load);
+  absl::StatusOr<data::LoadedDataset> ds = LoadModelTestSplit(
+      proto, *model,
+      absl::GetFlag(FLAGS_data_dir).empty() ? "" : ResolveUserPath(absl::GetFlag(FLAGS_data_dir)),
+      absl::GetFlag(FLAGS_test_limit));
   if (!ds.ok()) return Fail(ds.status());
 
   EmulatorMcOptions options;

@@ -13,12 +13,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "data/dataset.h"
-#include "data/geometry.h"
 #include "device_model/device_model.h"
 #include "emulator/hardware_config.h"
 #include "firmware_model/compiler.h"
 #include "firmware_model/golden_network.h"
 #include "firmware_model/model.h"
+#include "firmware_model/model_inputs.h"
 #include "util/atomic_file.h"
 #include "util/proto_io.h"
 #include "util/user_path.h"
@@ -84,16 +84,10 @@ int Run() {
   absl::StatusOr<CompiledModel> model = CompiledModel::FromProto(proto, model_path);
   if (!model.ok()) return Fail(model.status());
 
-  formats::DeviceModel device_proto = proto.provenance().training_device();
-  device_proto.set_weight_bits(proto.hardware().weight_bits());
-  device_proto.set_cell_bits(proto.hardware().cell_bits());
-  device_proto.set_sigma(sigma);
-  if (!absl::GetFlag(FLAGS_device).empty()) {
-    absl::StatusOr<formats::DevicePreset> p = device::ParsePreset(absl::GetFlag(FLAGS_device));
-    if (!p.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("--device: ", p.status().message())));
-    device_proto.set_preset(*p);
-  }
-  absl::StatusOr<device::DeviceModel> device = device::DeviceModel::FromProto(device_proto);
+  absl::StatusOr<formats::DeviceModel> device_proto = DeviceOfModel(proto, absl::GetFlag(FLAGS_device));
+  if (!device_proto.ok()) return Fail(device_proto.status());
+  device_proto->set_sigma(sigma);
+  absl::StatusOr<device::DeviceModel> device = device::DeviceModel::FromProto(*device_proto);
   if (!device.ok()) return Fail(device.status());
 
   const int64_t image_size = model->image_size();
@@ -116,17 +110,10 @@ int Run() {
     source = absl::StrCat("pixels file ", absl::GetFlag(FLAGS_pixels), ", images ", first, "..",
                           first + images - 1);
   } else {
-    data::LoadOptions load;
-    load.dataset = proto.dataset().name();
-    load.data_dir = absl::GetFlag(FLAGS_data_dir).empty()
-                        ? proto.provenance().data_dir()
-                        : ResolveUserPath(absl::GetFlag(FLAGS_data_dir));
-    load.train_limit = 1;  // only the test split is used
-    load.test_limit = first + images;
-    absl::StatusOr<data::ResizeMode> mode = data::ParseResizeMode(proto.dataset().geometry());
-    if (mode.ok()) load.resize_mode = *mode;
-    load.target_height = load.target_width = model->input_size();
-    absl::StatusOr<data::LoadedDataset> ds = data::LoadDataset(load);
+    absl::StatusOr<data::LoadedDataset> ds = LoadModelTestSplit(
+        proto, *model,
+        absl::GetFlag(FLAGS_data_dir).empty() ? "" : ResolveUserPath(absl::GetFlag(FLAGS_data_dir)),
+        first + images);
     if (!ds.ok()) {
       return Fail(absl::Status(ds.status().code(),
                                absl::StrCat(ds.status().message(),
@@ -171,7 +158,7 @@ int Run() {
     return Fail(s);
   }
   int crossbar = 0;
-  for (const formats::GoldenLayer& l : m.layers()) crossbar += !l.directory().empty() && (l.kind() == "conv" || l.kind() == "linear");
+  for (const formats::GoldenLayer& l : m.layers()) crossbar += l.kind() == "conv" || l.kind() == "linear";
   absl::PrintF("wrote %s: %d image(s), %d layers (%d on crossbars), %.1f MB, sigma %g, seed %d, "
                "programming checksum %s\n",
                absl::GetFlag(FLAGS_out), images, m.layers_size(), crossbar,

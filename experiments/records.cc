@@ -48,19 +48,6 @@ absl::Status ParseJson(const std::string& json, M* message) {
   return absl::OkStatus();
 }
 
-absl::Status MakeDirs(const std::string& dir) {
-  if (dir.empty()) return absl::OkStatus();
-  std::string partial;
-  for (absl::string_view part : absl::StrSplit(dir, '/')) {
-    partial += std::string(part);
-    if (!partial.empty() && ::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-      return absl::InternalError(absl::StrCat(partial, ": cannot create folder: ", std::strerror(errno)));
-    }
-    partial += "/";
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 std::string RecordToJson(const Record& record) {
@@ -118,7 +105,7 @@ absl::StatusOr<RecordsFile> ReadRecords(const std::string& path) {
 absl::Status PrepareRecordsFile(const std::string& path) {
   const size_t slash = path.rfind('/');
   if (slash != std::string::npos) {
-    if (absl::Status s = MakeDirs(path.substr(0, slash)); !s.ok()) return s;
+    if (absl::Status s = MakeDirectories(path.substr(0, slash)); !s.ok()) return s;
   }
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) {

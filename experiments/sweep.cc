@@ -6,12 +6,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <deque>
 #include <map>
@@ -38,20 +36,6 @@ using Clock = std::chrono::steady_clock;
 bool FileExists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
-}
-
-absl::Status MakeDirs(const std::string& dir) {
-  std::string partial;
-  size_t pos = 0;
-  while (pos != std::string::npos) {
-    pos = dir.find('/', pos + 1);
-    partial = dir.substr(0, pos);
-    if (!partial.empty() && ::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
-      return absl::InternalError(
-          absl::StrCat(partial, ": cannot create folder: ", std::strerror(errno)));
-    }
-  }
-  return absl::OkStatus();
 }
 
 std::string UtcNow() {
@@ -93,7 +77,7 @@ JobRecord RunEmulator(const JobContext& ctx, const JobSpec& job, const Resolutio
   const std::string checkpoint = res.final_record.train_dir() + "/checkpoint.pb";
   const std::string dir =
       absl::StrCat(res.final_record.train_dir(), "/emulator-", job.key.substr(job.key.size() - 8));
-  if (absl::Status s = MakeDirs(dir); !s.ok()) return Failed(r, std::string(s.message()), "");
+  if (absl::Status s = MakeDirectories(dir); !s.ok()) return Failed(r, std::string(s.message()), "");
   const std::string json = dir + "/results.json";
   const std::string log = dir + "/emulator.log";
   r.set_train_dir(res.final_record.train_dir());
@@ -182,7 +166,7 @@ JobRecord ExecuteJob(const JobContext& ctx, const JobSpec& job, const Resolution
   const double beta = r.beta();
   const std::string dir = absl::StrCat(ctx.workdir, "/", TrainId(e, job, beta));
   r.set_train_dir(dir);
-  if (absl::Status s = MakeDirs(dir); !s.ok()) {
+  if (absl::Status s = MakeDirectories(dir); !s.ok()) {
     return finish(Failed(r, std::string(s.message()), ""));
   }
   const std::string metrics_path = dir + "/metrics.json";
@@ -576,7 +560,7 @@ int RunSweep(const SweepOptions& options) {
     return 2;
   }
   for (const std::string& w : records->warnings) absl::FPrintF(stderr, "warning: %s\n", w);
-  if (absl::Status st = MakeDirs(ctx.workdir); !st.ok()) {
+  if (absl::Status st = MakeDirectories(ctx.workdir); !st.ok()) {
     absl::FPrintF(stderr, "error: %s\n", st.message());
     return 2;
   }
