@@ -14,52 +14,74 @@
 namespace nftcim::firmware {
 namespace {
 
-// Digit columns per panel: four 16-lane int32 accumulators per row.
+// Digit columns per panel: four 16-lane int32 accumulators per row. When
+// the digit columns leave a remainder of 32 (e.g. 32 outputs = 96 digit
+// columns), the last panel is a half panel of two vectors rather than a
+// full one a third empty.
 constexpr int64_t kPanel = 64;
+constexpr int64_t kHalfPanel = 32;
 // Rows of A per micro-kernel call: 6 x 4 accumulators + 4 weight vectors +
 // 1 broadcast = 29 of the 32 vector registers.
 constexpr int kRows = 6;
 
 #if NFTCIM_HAVE_VNNI
-// c[i][0..63] = sum over k of a[i][k] * panel digits, for `rows` <= kRows
-// rows of A. The panel holds, per group of 4 k, 64 columns x 4 bytes laid
-// out as four vectors of 16 lanes x 4 k (the dpbusd operand order).
+// c[i][0..63] = sum over k of A[i][k] * panel digits, for kR <= kRows rows
+// of A. Row i of A is `segments` runs of 4 * seg_k4s bytes, run s at
+// rows[i] + s * seg_stride (one run: a plain row; a convolution's kernel
+// rows read in place from its padded input tensor: no unrolled copy). The
+// panel holds, per group of 4 k, 64 columns x 4 bytes laid out as four
+// vectors of 16 lanes x 4 k (the dpbusd operand order).
 // Written with one named accumulator per (row, vector) so that the compiler
 // keeps all 4 kR of them in registers (an array of vectors was spilled); the
 // weights are memory operands of the dot products.
-#define NFTCIM_DOT_ROW(i)                                                  \
-  if (kR > i) {                                                            \
-    int32_t quad;                                                          \
-    std::memcpy(&quad, a + i * lda + 4 * k4, sizeof(quad));                \
-    const __m512i av = _mm512_set1_epi32(quad);                            \
-    c##i##0 = _mm512_dpbusd_epi32(c##i##0, av, _mm512_loadu_si512(b));       \
-    c##i##1 = _mm512_dpbusd_epi32(c##i##1, av, _mm512_loadu_si512(b + 64));  \
-    c##i##2 = _mm512_dpbusd_epi32(c##i##2, av, _mm512_loadu_si512(b + 128)); \
-    c##i##3 = _mm512_dpbusd_epi32(c##i##3, av, _mm512_loadu_si512(b + 192)); \
+#define NFTCIM_DOT_ROW(i)                                                    \
+  if (kR > i) {                                                              \
+    int32_t quad;                                                            \
+    std::memcpy(&quad, a##i + 4 * k4, sizeof(quad));                         \
+    const __m512i av = _mm512_set1_epi32(quad);                              \
+    c##i##0 = _mm512_dpbusd_epi32(c##i##0, av, _mm512_loadu_si512(b));         \
+    c##i##1 = _mm512_dpbusd_epi32(c##i##1, av, _mm512_loadu_si512(b + 64));    \
+    if (kV > 2) {                                                            \
+      c##i##2 = _mm512_dpbusd_epi32(c##i##2, av, _mm512_loadu_si512(b + 128)); \
+      c##i##3 = _mm512_dpbusd_epi32(c##i##3, av, _mm512_loadu_si512(b + 192)); \
+    }                                                                        \
   }
-#define NFTCIM_STORE_ROW(i)                                  \
-  if (kR > i) {                                              \
-    _mm512_storeu_si512(c + i * ldc, c##i##0);               \
-    _mm512_storeu_si512(c + i * ldc + 16, c##i##1);          \
-    _mm512_storeu_si512(c + i * ldc + 32, c##i##2);          \
-    _mm512_storeu_si512(c + i * ldc + 48, c##i##3);          \
+#define NFTCIM_STORE_ROW(i)                                    \
+  if (kR > i) {                                                \
+    _mm512_storeu_si512(c + i * ldc, c##i##0);                 \
+    _mm512_storeu_si512(c + i * ldc + 16, c##i##1);            \
+    if (kV > 2) {                                              \
+      _mm512_storeu_si512(c + i * ldc + 32, c##i##2);          \
+      _mm512_storeu_si512(c + i * ldc + 48, c##i##3);          \
+    }                                                          \
   }
 
-template <int kR>
-void MicroKernel(const uint8_t* a, int64_t lda, const int8_t* panel, int64_t k4s, int32_t* c,
-                 int64_t ldc) {
+// kV: vectors of 16 digit columns in the panel (4, or 2 for a half panel).
+template <int kR, int kV>
+void MicroKernel(const uint8_t* const* rows, int segments, int64_t seg_stride, int64_t seg_k4s,
+                 const int8_t* panel, int32_t* c, int64_t ldc) {
   const __m512i z = _mm512_setzero_si512();
   __m512i c00 = z, c01 = z, c02 = z, c03 = z, c10 = z, c11 = z, c12 = z, c13 = z;
   __m512i c20 = z, c21 = z, c22 = z, c23 = z, c30 = z, c31 = z, c32 = z, c33 = z;
   __m512i c40 = z, c41 = z, c42 = z, c43 = z, c50 = z, c51 = z, c52 = z, c53 = z;
-  for (int64_t k4 = 0; k4 < k4s; ++k4) {
-    const int8_t* b = panel + k4 * 4 * 64;
-    NFTCIM_DOT_ROW(0)
-    NFTCIM_DOT_ROW(1)
-    NFTCIM_DOT_ROW(2)
-    NFTCIM_DOT_ROW(3)
-    NFTCIM_DOT_ROW(4)
-    NFTCIM_DOT_ROW(5)
+  const int8_t* b = panel;
+  for (int s = 0; s < segments; ++s) {
+    const int64_t off = s * seg_stride;
+    // Rows beyond kR alias row 0 (never read).
+    const uint8_t* a0 = rows[0] + off;
+    const uint8_t* a1 = rows[kR > 1 ? 1 : 0] + off;
+    const uint8_t* a2 = rows[kR > 2 ? 2 : 0] + off;
+    const uint8_t* a3 = rows[kR > 3 ? 3 : 0] + off;
+    const uint8_t* a4 = rows[kR > 4 ? 4 : 0] + off;
+    const uint8_t* a5 = rows[kR > 5 ? 5 : 0] + off;
+    for (int64_t k4 = 0; k4 < seg_k4s; ++k4, b += kV * 64) {
+      NFTCIM_DOT_ROW(0)
+      NFTCIM_DOT_ROW(1)
+      NFTCIM_DOT_ROW(2)
+      NFTCIM_DOT_ROW(3)
+      NFTCIM_DOT_ROW(4)
+      NFTCIM_DOT_ROW(5)
+    }
   }
   NFTCIM_STORE_ROW(0)
   NFTCIM_STORE_ROW(1)
@@ -72,15 +94,16 @@ void MicroKernel(const uint8_t* a, int64_t lda, const int8_t* panel, int64_t k4s
 #undef NFTCIM_DOT_ROW
 #undef NFTCIM_STORE_ROW
 
-void Block(int rows, const uint8_t* a, int64_t lda, const int8_t* panel, int64_t k4s, int32_t* c,
-           int64_t ldc) {
-  switch (rows) {
-    case 6: MicroKernel<6>(a, lda, panel, k4s, c, ldc); break;
-    case 5: MicroKernel<5>(a, lda, panel, k4s, c, ldc); break;
-    case 4: MicroKernel<4>(a, lda, panel, k4s, c, ldc); break;
-    case 3: MicroKernel<3>(a, lda, panel, k4s, c, ldc); break;
-    case 2: MicroKernel<2>(a, lda, panel, k4s, c, ldc); break;
-    default: MicroKernel<1>(a, lda, panel, k4s, c, ldc); break;
+template <int kV>
+void Block(int n, const uint8_t* const* rows, int segments, int64_t seg_stride, int64_t seg_k4s,
+           const int8_t* panel, int32_t* c, int64_t ldc) {
+  switch (n) {
+    case 6: MicroKernel<6, kV>(rows, segments, seg_stride, seg_k4s, panel, c, ldc); break;
+    case 5: MicroKernel<5, kV>(rows, segments, seg_stride, seg_k4s, panel, c, ldc); break;
+    case 4: MicroKernel<4, kV>(rows, segments, seg_stride, seg_k4s, panel, c, ldc); break;
+    case 3: MicroKernel<3, kV>(rows, segments, seg_stride, seg_k4s, panel, c, ldc); break;
+    case 2: MicroKernel<2, kV>(rows, segments, seg_stride, seg_k4s, panel, c, ldc); break;
+    default: MicroKernel<1, kV>(rows, segments, seg_stride, seg_k4s, panel, c, ldc); break;
   }
 }
 #endif
@@ -96,7 +119,7 @@ std::optional<Int8Gemm> Int8Gemm::Pack(const double* w, int64_t rows, int64_t co
   g.k_ = rows;
   g.k_padded_ = (rows + 3) / 4 * 4;
   g.n_ = cols;
-  g.n_digits_padded_ = (3 * cols + kPanel - 1) / kPanel * kPanel;
+  g.n_digits_padded_ = (3 * cols + kHalfPanel - 1) / kHalfPanel * kHalfPanel;
   g.offset_inputs_ = offset_inputs;
   // Balanced base-256 digits of every weight.
   std::vector<int8_t> digits(static_cast<size_t>(3 * rows * cols));
@@ -115,20 +138,24 @@ std::optional<Int8Gemm> Int8Gemm::Pack(const double* w, int64_t rows, int64_t co
       if (x != 0) return std::nullopt;  // needs a fourth digit
     }
   }
+  // Panel p (width kPanel, the last one possibly kHalfPanel) starts at
+  // p * k4s * 4 * kPanel bytes; per group of 4 k it holds its vectors of 16
+  // lanes x 4 k.
   const int64_t k4s = g.k_padded_ / 4;
-  const int64_t panels = g.n_digits_padded_ / kPanel;
-  g.packed_.assign(static_cast<size_t>(panels * k4s * 4 * 64), 0);
-  for (int64_t p = 0; p < panels; ++p) {
+  g.packed_.assign(static_cast<size_t>(g.n_digits_padded_ * k4s * 4), 0);
+  for (int64_t p0 = 0; p0 < g.n_digits_padded_; p0 += kPanel) {
+    const int64_t width = std::min(kPanel, g.n_digits_padded_ - p0);
+    int8_t* panel = g.packed_.data() + p0 * k4s * 4;
     for (int64_t k4 = 0; k4 < k4s; ++k4) {
-      for (int64_t v = 0; v < 4; ++v) {
+      for (int64_t v = 0; v < width / 16; ++v) {
         for (int64_t lane = 0; lane < 16; ++lane) {
-          const int64_t dc = p * kPanel + v * 16 + lane;  // digit column
+          const int64_t dc = p0 + v * 16 + lane;  // digit column
           if (dc >= 3 * cols) continue;
           const int64_t q = dc / cols, n = dc % cols;
           for (int64_t b = 0; b < 4; ++b) {
             const int64_t k = 4 * k4 + b;
             if (k >= rows) continue;
-            g.packed_[((p * k4s + k4) * 4 + v) * 64 + lane * 4 + b] = digits[(q * rows + k) * cols + n];
+            panel[(k4 * (width / 16) + v) * 64 + lane * 4 + b] = digits[(q * rows + k) * cols + n];
           }
         }
       }
@@ -139,17 +166,43 @@ std::optional<Int8Gemm> Int8Gemm::Pack(const double* w, int64_t rows, int64_t co
 
 void Int8Gemm::Multiply(const uint8_t* a, int64_t batch, int64_t* c, int64_t c_stride,
                         std::vector<int32_t>* scratch) const {
+  Run(a, nullptr, 1, 0, batch, c, c_stride, scratch);
+}
+
+bool Int8Gemm::CanSegment(int segments) const {
+  return segments >= 1 && k_ == k_padded_ && k_ % (4 * static_cast<int64_t>(segments)) == 0;
+}
+
+void Int8Gemm::MultiplySegments(const uint8_t* a, const int64_t* row_offset, int segments,
+                                int64_t segment_stride, int64_t batch, int64_t* c,
+                                int64_t c_stride, std::vector<int32_t>* scratch) const {
+  Run(a, row_offset, segments, segment_stride, batch, c, c_stride, scratch);
+}
+
+void Int8Gemm::Run(const uint8_t* a, const int64_t* row_offset, int segments,
+                   int64_t segment_stride, int64_t batch, int64_t* c, int64_t c_stride,
+                   std::vector<int32_t>* scratch) const {
 #if NFTCIM_HAVE_VNNI
   const int64_t ldc = n_digits_padded_;
   scratch->resize(static_cast<size_t>(batch * ldc));
   int32_t* partial = scratch->data();
   const int64_t k4s = k_padded_ / 4;
-  const int64_t panels = n_digits_padded_ / kPanel;
-  for (int64_t p = 0; p < panels; ++p) {
-    const int8_t* panel = packed_.data() + p * k4s * 4 * 64;
+  const int64_t seg_k4s = k4s / segments;
+  for (int64_t p0 = 0; p0 < n_digits_padded_; p0 += kPanel) {
+    const int8_t* panel = packed_.data() + p0 * k4s * 4;
+    const bool half = n_digits_padded_ - p0 < kPanel;
     for (int64_t m0 = 0; m0 < batch; m0 += kRows) {
-      const int rows = static_cast<int>(std::min<int64_t>(kRows, batch - m0));
-      Block(rows, a + m0 * k_padded_, k_padded_, panel, k4s, partial + m0 * ldc + p * kPanel, ldc);
+      const int n = static_cast<int>(std::min<int64_t>(kRows, batch - m0));
+      const uint8_t* rows[kRows];
+      for (int i = 0; i < n; ++i) {
+        rows[i] = a + (row_offset != nullptr ? row_offset[m0 + i] : (m0 + i) * k_padded_);
+      }
+      int32_t* out = partial + m0 * ldc + p0;
+      if (half) {
+        Block<2>(n, rows, segments, segment_stride, seg_k4s, panel, out, ldc);
+      } else {
+        Block<4>(n, rows, segments, segment_stride, seg_k4s, panel, out, ldc);
+      }
     }
   }
   // Recombine the digits (exact in int64) and remove the input offset.
@@ -169,6 +222,9 @@ void Int8Gemm::Multiply(const uint8_t* a, int64_t batch, int64_t* c, int64_t c_s
   }
 #else
   (void)a;
+  (void)row_offset;
+  (void)segments;
+  (void)segment_stride;
   (void)batch;
   (void)c;
   (void)c_stride;

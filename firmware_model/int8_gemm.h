@@ -46,9 +46,23 @@ class Int8Gemm {
   void Multiply(const uint8_t* a, int64_t batch, int64_t* c, int64_t c_stride,
                 std::vector<int32_t>* scratch) const;
 
+  // The same product with A read in place (implicit GEMM): row m of A is
+  // `segments` runs of padded_rows() / segments bytes, run s starting at
+  // a + row_offset[m] + s * segment_stride. A convolution whose GEMM rows
+  // are (kernel row, kernel column, channel) reads its kernel rows straight
+  // from a padded HWC input tensor this way instead of unrolling it.
+  // Needs CanSegment(segments).
+  bool CanSegment(int segments) const;
+  void MultiplySegments(const uint8_t* a, const int64_t* row_offset, int segments,
+                        int64_t segment_stride, int64_t batch, int64_t* c, int64_t c_stride,
+                        std::vector<int32_t>* scratch) const;
+
  private:
+  void Run(const uint8_t* a, const int64_t* row_offset, int segments, int64_t segment_stride,
+           int64_t batch, int64_t* c, int64_t c_stride, std::vector<int32_t>* scratch) const;
+
   int64_t k_ = 0, k_padded_ = 0, n_ = 0;
-  // Digit columns: 3 * n_ padded to a multiple of kPanel.
+  // Digit columns: 3 * n_ padded to a multiple of 32 (int8_gemm.cc).
   int64_t n_digits_padded_ = 0;
   bool offset_inputs_ = false;
   // Packed digits, panel-major (see int8_gemm.cc).

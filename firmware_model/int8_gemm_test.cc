@@ -57,7 +57,7 @@ void CheckExact(int64_t rows, int64_t cols, int64_t batch, double big_share, boo
 }
 
 // Shapes that do not fill a 4-row group, a 6-row block or a 64-column
-// panel; weights that need the third digit (|W| > 32639) in some or all
+// panel (96 and 30 digit columns end in a half panel); weights that need the third digit (|W| > 32639) in some or all
 // places; unsigned and offset (signed) inputs.
 TEST(Int8GemmTest, ExactAgainstPlainLoops) {
   CheckExact(37, 21, 13, 0.002, false);
@@ -65,6 +65,53 @@ TEST(Int8GemmTest, ExactAgainstPlainLoops) {
   CheckExact(129, 64, 6, 1.0, true);
   CheckExact(1152, 130, 5, 0.0, true);
   CheckExact(1, 1, 1, 1.0, false);
+  CheckExact(144, 32, 13, 0.3, false);
+  CheckExact(40, 10, 7, 0.5, true);
+}
+
+// Rows of A read in place as `segments` runs scattered in a larger buffer
+// (the layout of a convolution read from its padded input tensor) give the
+// same exact product as the plain loops.
+void CheckSegments(int segments, int64_t run, int64_t cols, int64_t batch, bool offset) {
+  const int64_t rows = segments * run;
+  uint64_t s = rows * 17 + cols * 5 + batch;
+  std::vector<double> w(rows * cols);
+  for (double& v : w) {
+    const int64_t mag = static_cast<int64_t>(Next(&s) % 70000);
+    v = static_cast<double>(Next(&s) % 2 ? mag : -mag);
+  }
+  std::optional<Int8Gemm> g = Int8Gemm::Pack(w.data(), rows, cols, offset);
+  if (!Int8Gemm::Supported()) GTEST_SKIP() << "no AVX-512 VNNI in this build";
+  ASSERT_TRUE(g.has_value());
+  ASSERT_TRUE(g->CanSegment(segments));
+  EXPECT_FALSE(g->CanSegment(static_cast<int>(rows)));  // runs of 1 byte
+  EXPECT_FALSE(g->CanSegment(0));
+  const int64_t stride = run + 13;  // runs are not adjacent
+  std::vector<uint8_t> buffer(static_cast<size_t>(batch * 7 + segments * stride + 64));
+  for (uint8_t& b : buffer) b = static_cast<uint8_t>(Next(&s));
+  std::vector<int64_t> row_offset(batch);
+  for (int64_t m = 0; m < batch; ++m) row_offset[m] = (m * 5) % (batch * 7);  // rows overlap
+  std::vector<int64_t> c(batch * cols, -1);
+  std::vector<int32_t> scratch;
+  g->MultiplySegments(buffer.data(), row_offset.data(), segments, stride, batch, c.data(), cols,
+                      &scratch);
+  for (int64_t m = 0; m < batch; ++m) {
+    for (int64_t n = 0; n < cols; ++n) {
+      int64_t want = 0;
+      for (int64_t k = 0; k < rows; ++k) {
+        const int64_t byte = buffer[row_offset[m] + (k / run) * stride + k % run];
+        want += (offset ? byte - 128 : byte) * static_cast<int64_t>(w[k * cols + n]);
+      }
+      ASSERT_EQ(c[m * cols + n], want) << "m=" << m << " n=" << n;
+    }
+  }
+}
+
+TEST(Int8GemmTest, SegmentedRowsExact) {
+  CheckSegments(3, 48, 32, 17, false);
+  CheckSegments(3, 96, 64, 6, true);
+  CheckSegments(1, 20, 10, 3, false);
+  CheckSegments(7, 4, 130, 11, true);
 }
 
 TEST(Int8GemmTest, RejectsNonIntegersAndHugeWeights) {

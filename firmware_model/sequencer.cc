@@ -113,13 +113,36 @@ void UnrollGemmOrderU8(const Layer& l, const uint8_t* in, int64_t first_entry, i
   }
 }
 
+// A convolution's input tensors (HWC, n images) as uint8 with the §7.8
+// padding made explicit: (H + 2p) x (W + 2p) x C per image, the border at
+// the value 0 (`offset` when inputs are offset), so that every kernel row
+// of every output position is one contiguous run of k * C bytes that the
+// int8 GEMM reads in place (Int8Gemm::MultiplySegments).
+void PadToU8(const Layer& l, const int32_t* in, int64_t n, uint8_t offset, uint8_t* out) {
+  const int64_t C = l.in_shape.channels, H = l.in_shape.height, W = l.in_shape.width;
+  const int64_t p = l.padding, Wp = W + 2 * p, Hp = H + 2 * p;
+  for (int64_t image = 0; image < n; ++image) {
+    const int32_t* src = in + image * l.in_shape.size();
+    uint8_t* dst = out + image * Hp * Wp * C;
+    std::memset(dst, offset, static_cast<size_t>(p * Wp * C));
+    for (int64_t y = 0; y < H; ++y) {
+      uint8_t* __restrict row = dst + (y + p) * Wp * C;
+      const int32_t* __restrict s = src + y * W * C;
+      std::memset(row, offset, static_cast<size_t>(p * C));
+      for (int64_t i = 0; i < W * C; ++i) row[p * C + i] = static_cast<uint8_t>(s[i] + offset);
+      std::memset(row + (p + W) * C, offset, static_cast<size_t>(p * C));
+    }
+    std::memset(dst + (p + H) * Wp * C, offset, static_cast<size_t>(p * Wp * C));
+  }
+}
+
 // §7.2 on one entry's channels: the same integers and the same count as
 // emulator::Requantize per element, written without branches so that it
 // vectorizes. Needs |acc| < 2^62 (then the pre-shifted value plus an int32
 // bias cannot overflow int64, so Sat_64 is the identity).
 template <typename Acc>
 int64_t RequantizeRow(const Acc* __restrict acc, int64_t n, const int64_t* __restrict bias,
-                      const int64_t* __restrict mult, const int64_t* __restrict shift,
+                      const int32_t* __restrict mult, const int64_t* __restrict shift,
                       const int64_t* __restrict shift1, const int64_t* __restrict mask,
                       int32_t p, int64_t lo, int64_t hi, int32_t* __restrict y) {
   const int32_t p1 = p > 0 ? p - 1 : 0;
@@ -129,7 +152,8 @@ int64_t RequantizeRow(const Acc* __restrict acc, int64_t n, const int64_t* __res
     const int64_t a = static_cast<int64_t>(acc[c]);
     const int64_t t0 = (a >> p) + ((a >> p1) & pmask) + bias[c];
     const int64_t t = t0 < INT32_MIN ? INT32_MIN : (t0 > INT32_MAX ? INT32_MAX : t0);
-    const int64_t x = t * mult[c];  // |x| <= 2^62
+    // t is within int32 here, so the product is the exact 32 x 32 one.
+    const int64_t x = static_cast<int64_t>(static_cast<int32_t>(t)) * static_cast<int64_t>(mult[c]);
     const int64_t u = (x >> shift[c]) + ((x >> shift1[c]) & mask[c]);
     const int64_t v = u < lo ? lo : (u > hi ? hi : u);
     sats += (t != t0) + (v != u);
@@ -195,9 +219,18 @@ absl::StatusOr<Sequencer> Sequencer::Create(const CompiledModel& model, const Op
     s.acc_double_.assign(static_cast<size_t>(entries * max_outputs), 0.0);
     if (Int8Gemm::Supported() && model.params().activation_bits <= 8) {
       s.cols_u8_.assign(static_cast<size_t>(entries * ((max_rows + 3) / 4 * 4)), 0);
+      // The largest layer input, with a convolution's padding (PadToU8).
       int64_t max_in = 0;
-      for (const Layer& l : model.layers()) max_in = std::max(max_in, l.in_shape.size());
+      for (const Layer& l : model.layers()) {
+        max_in = std::max(max_in, l.in_shape.size());
+        if (l.kind == LayerKind::kConv) {
+          max_in = std::max<int64_t>(max_in, int64_t{l.in_shape.height + 2 * l.padding} *
+                                                 (l.in_shape.width + 2 * l.padding) *
+                                                 l.in_shape.channels);
+        }
+      }
       s.in_u8_.assign(static_cast<size_t>(b * max_in), 0);
+      s.row_offset_.assign(static_cast<size_t>(entries), 0);
       // Three digit columns per output, padded to a panel (int8_gemm.cc).
       s.gemm_scratch_.reserve(static_cast<size_t>(entries * (3 * max_outputs + 64)));
     }
@@ -208,6 +241,7 @@ absl::StatusOr<Sequencer> Sequencer::Create(const CompiledModel& model, const Op
                                           s.cols_double_.size() * sizeof(double) +
                                           s.acc_double_.size() * sizeof(double) +
                                           s.acc_.size() * sizeof(int64_t) + s.cols_u8_.size() + s.in_u8_.size() +
+                                          s.row_offset_.size() * sizeof(int64_t) +
                                           s.gemm_scratch_.capacity() * sizeof(int32_t));
   const emulator::HardwareParams& hw = model.params();
   if (options.path == Path::kFast) {
@@ -235,7 +269,7 @@ absl::StatusOr<Sequencer> Sequencer::Create(const CompiledModel& model, const Op
           l.signed_inputs);
     }
     r.fast_ok = hw.accumulator_bits <= 62 || bound < (static_cast<__int128>(1) << 62);
-    s.scratch_bytes_ += static_cast<int64_t>(5 * r.bias.size() * sizeof(int64_t));
+    s.scratch_bytes_ += static_cast<int64_t>(r.bias.size() * (4 * sizeof(int64_t) + sizeof(int32_t)));
   }
   for (const auto& o : s.outputs_) s.scratch_bytes_ += o.size() * sizeof(int32_t);
   return s;
@@ -262,15 +296,35 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
     // products (int8_gemm.h).
     const int64_t padded = i8->padded_rows();
     const uint8_t offset = l.signed_inputs ? 128 : 0;
-    if (conv) {
+    // Kernel rows read in place when each is a whole number of 4-byte
+    // groups (every layer but a first one with 1 or 2 channels).
+    const bool in_place = conv && i8->CanSegment(l.kernel);
+    const int64_t C = l.in_shape.channels;
+    const int64_t Wp = l.in_shape.width + 2 * l.padding;
+    const int64_t padded_image = (l.in_shape.height + 2 * l.padding) * Wp * C;
+    if (in_place) {
+      PadToU8(l, in, n, offset, in_u8_.data());
+    } else if (conv) {
       // Each activation appears in up to kernel^2 unrolled rows: convert
       // (and offset) the input tensor to bytes once, then unroll by copying.
       const int64_t values = n * l.in_shape.size();
       uint8_t* __restrict dst = in_u8_.data();
       for (int64_t i = 0; i < values; ++i) dst[i] = static_cast<uint8_t>(in[i] + offset);
     }
+    const int64_t positions = l.positions();
+    const int OW = l.out_shape.width;
     for (int64_t e0 = 0; e0 < total; e0 += options_.max_mvm_entries) {
       const int64_t batch = std::min(options_.max_mvm_entries, total - e0);
+      if (in_place) {
+        int64_t* offsets = row_offset_.data();
+        for (int64_t e = 0; e < batch; ++e) {
+          const int64_t image = (e0 + e) / positions, pos = (e0 + e) % positions;
+          const int64_t oy = pos / OW, ox = pos % OW;
+          offsets[e] = image * padded_image + (oy * l.stride * Wp + ox * l.stride) * C;
+        }
+        i8->MultiplySegments(in_u8_.data(), offsets, l.kernel, Wp * C, batch, acc_.data(), outs,
+                             &gemm_scratch_);
+      } else {
       uint8_t* xa = cols_u8_.data();
       if (conv) {
         UnrollGemmOrderU8(l, in_u8_.data(), e0, batch, padded, offset, xa);
@@ -283,6 +337,7 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
         }
       }
       i8->Multiply(xa, batch, acc_.data(), outs, &gemm_scratch_);
+      }
       fm->CountLosslessConversions(params, batch, &stats->mvm);
       int64_t sats = 0;
       for (int64_t e = 0; e < batch; ++e) {

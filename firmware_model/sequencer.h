@@ -111,7 +111,11 @@ class Sequencer {
   // vectorizable epilogue (the reference path calls emulator::Requantize).
   struct RequantArrays {
     int32_t pre_shift = 0;
-    std::vector<int64_t> bias, multiplier, shift, shift_less_one, round_mask;
+    std::vector<int64_t> bias, shift, shift_less_one, round_mask;
+    // int32 (as §7.2 states it): t is clamped to int32 first, so t * m is a
+    // 32 x 32 -> 64-bit product, one instruction per 8 lanes where a
+    // 64 x 64 multiply takes three.
+    std::vector<int32_t> multiplier;
     int64_t lo = 0, hi = 0;
     // |acc| < 2^62 is guaranteed (accumulator width or the layer's bound),
     // which the epilogue's int64 arithmetic needs.
@@ -124,7 +128,8 @@ class Sequencer {
   std::vector<RequantArrays> requant_;         // per layer (crossbar layers only)
   std::vector<double> acc_double_;             // max_mvm_entries x max outputs
   std::vector<uint8_t> cols_u8_;               // max_mvm_entries x max padded rows
-  std::vector<uint8_t> in_u8_;                 // max_batch x largest layer input, bytes
+  std::vector<uint8_t> in_u8_;                 // max_batch x largest (padded) layer input, bytes
+  std::vector<int64_t> row_offset_;            // max_mvm_entries: GEMM rows read in place
   std::vector<int32_t> gemm_scratch_;          // the int8 GEMM's partial sums
   FastMvmScratch fast_scratch_;                // FastMatrix::Mvm's working memory
   std::vector<int32_t> input_;                 // max_batch x image, HWC
