@@ -166,7 +166,8 @@ std::optional<Int8Gemm> Int8Gemm::Pack(const double* w, int64_t rows, int64_t co
 
 void Int8Gemm::Multiply(const uint8_t* a, int64_t batch, int64_t* c, int64_t c_stride,
                         std::vector<int32_t>* scratch) const {
-  Run(a, nullptr, 1, 0, batch, c, c_stride, scratch);
+  Digits(a, nullptr, 1, 0, batch, scratch);
+  Recombine(scratch->data(), batch, c, c_stride);
 }
 
 bool Int8Gemm::CanSegment(int segments) const {
@@ -176,16 +177,16 @@ bool Int8Gemm::CanSegment(int segments) const {
 void Int8Gemm::MultiplySegments(const uint8_t* a, const int64_t* row_offset, int segments,
                                 int64_t segment_stride, int64_t batch, int64_t* c,
                                 int64_t c_stride, std::vector<int32_t>* scratch) const {
-  Run(a, row_offset, segments, segment_stride, batch, c, c_stride, scratch);
+  Digits(a, row_offset, segments, segment_stride, batch, scratch);
+  Recombine(scratch->data(), batch, c, c_stride);
 }
 
-void Int8Gemm::Run(const uint8_t* a, const int64_t* row_offset, int segments,
-                   int64_t segment_stride, int64_t batch, int64_t* c, int64_t c_stride,
-                   std::vector<int32_t>* scratch) const {
+void Int8Gemm::Digits(const uint8_t* a, const int64_t* row_offset, int segments,
+                      int64_t segment_stride, int64_t batch, std::vector<int32_t>* partials) const {
 #if NFTCIM_HAVE_VNNI
   const int64_t ldc = n_digits_padded_;
-  scratch->resize(static_cast<size_t>(batch * ldc));
-  int32_t* partial = scratch->data();
+  partials->resize(static_cast<size_t>(batch * ldc));
+  int32_t* partial = partials->data();
   const int64_t k4s = k_padded_ / 4;
   const int64_t seg_k4s = k4s / segments;
   for (int64_t p0 = 0; p0 < n_digits_padded_; p0 += kPanel) {
@@ -205,31 +206,30 @@ void Int8Gemm::Run(const uint8_t* a, const int64_t* row_offset, int segments,
       }
     }
   }
-  // Recombine the digits (exact in int64) and remove the input offset.
-  // Local restrict pointers: without them the compiler reloads the members
-  // after every store (out may alias them) and the loop stays scalar.
-  const int64_t n = n_;
-  const int64_t* __restrict corr = correction_.data();
-  for (int64_t m = 0; m < batch; ++m) {
-    const int32_t* __restrict d0 = partial + m * ldc;
-    const int32_t* __restrict d1 = d0 + n;
-    const int32_t* __restrict d2 = d0 + 2 * n;
-    int64_t* __restrict out = c + m * c_stride;
-    for (int64_t j = 0; j < n; ++j) {
-      out[j] = static_cast<int64_t>(d0[j]) + 256 * static_cast<int64_t>(d1[j]) +
-               65536 * static_cast<int64_t>(d2[j]) - corr[j];
-    }
-  }
 #else
   (void)a;
   (void)row_offset;
   (void)segments;
   (void)segment_stride;
   (void)batch;
-  (void)c;
-  (void)c_stride;
-  (void)scratch;
+  (void)partials;
 #endif
+}
+
+void Int8Gemm::Recombine(const int32_t* partial, int64_t batch, int64_t* c,
+                         int64_t c_stride) const {
+  // Exact in int64. Local restrict pointers: without them the compiler
+  // reloads the members after every store (out may alias them) and the loop
+  // stays scalar.
+  const int64_t n = n_, ldc = n_digits_padded_;
+  const int64_t* __restrict corr = correction_.data();
+  for (int64_t m = 0; m < batch; ++m) {
+    const int32_t* __restrict d0 = partial + m * ldc;
+    const int32_t* __restrict d1 = d0 + n;
+    const int32_t* __restrict d2 = d0 + 2 * n;
+    int64_t* __restrict out = c + m * c_stride;
+    for (int64_t j = 0; j < n; ++j) out[j] = Combine(d0[j], d1[j], d2[j], corr[j]);
+  }
 }
 
 }  // namespace nftcim::firmware

@@ -57,9 +57,23 @@ class Int8Gemm {
                         int64_t segment_stride, int64_t batch, int64_t* c, int64_t c_stride,
                         std::vector<int32_t>* scratch) const;
 
+  // The product before recombination, for a caller that fuses it with its
+  // next step: `partials` (resized) holds per row m and digit q the int32
+  // sums partials[m * digit_stride() + q * cols() + n], and the product is
+  // Combine(digit 0, digit 1, digit 2, correction()[n]). Rows of A as in
+  // MultiplySegments (row_offset = nullptr: contiguous rows of
+  // padded_rows() bytes, segments = 1).
+  void Digits(const uint8_t* a, const int64_t* row_offset, int segments, int64_t segment_stride,
+              int64_t batch, std::vector<int32_t>* partials) const;
+  int64_t digit_stride() const { return n_digits_padded_; }
+  const int64_t* correction() const { return correction_.data(); }
+  static int64_t Combine(int32_t d0, int32_t d1, int32_t d2, int64_t correction) {
+    return static_cast<int64_t>(d0) + 256 * static_cast<int64_t>(d1) +
+           65536 * static_cast<int64_t>(d2) - correction;
+  }
+
  private:
-  void Run(const uint8_t* a, const int64_t* row_offset, int segments, int64_t segment_stride,
-           int64_t batch, int64_t* c, int64_t c_stride, std::vector<int32_t>* scratch) const;
+  void Recombine(const int32_t* partial, int64_t batch, int64_t* c, int64_t c_stride) const;
 
   int64_t k_ = 0, k_padded_ = 0, n_ = 0;
   // Digit columns: 3 * n_ padded to a multiple of 32 (int8_gemm.cc).

@@ -136,30 +136,65 @@ void PadToU8(const Layer& l, const int32_t* in, int64_t n, uint8_t offset, uint8
   }
 }
 
-// §7.2 on one entry's channels: the same integers and the same count as
-// emulator::Requantize per element, written without branches so that it
-// vectorizes. Needs |acc| < 2^62 (then the pre-shifted value plus an int32
-// bias cannot overflow int64, so Sat_64 is the identity).
+// §7.2 constants as raw pointers, taken once per row: with the vectors
+// themselves the compiler reloads their data pointers after every store of
+// an output and the loops below stay scalar.
+struct RequantView {
+  explicit RequantView(const RequantArrays& q)
+      : bias(q.bias.data()), mult(q.multiplier.data()), shift(q.shift.data()),
+        shift1(q.shift_less_one.data()), mask(q.round_mask.data()), p(q.pre_shift),
+        p1(q.pre_shift > 0 ? q.pre_shift - 1 : 0), pmask(q.pre_shift > 0 ? 1 : 0), lo(q.lo),
+        hi(q.hi) {}
+  const int64_t* __restrict bias;
+  const int32_t* __restrict mult;
+  const int64_t* __restrict shift;
+  const int64_t* __restrict shift1;
+  const int64_t* __restrict mask;
+  int32_t p, p1;
+  int64_t pmask, lo, hi;
+};
+
+// §7.2 on one value of channel c: the same integer and counts as
+// emulator::Requantize, written without branches so that the loops below
+// vectorize. Needs |a| < 2^62 (then the pre-shifted value plus an int32 bias
+// cannot overflow int64, so Sat_64 is the identity).
+inline int32_t RequantizeLane(int64_t a, int64_t c, const RequantView& q, int64_t* sats,
+                              int64_t* top) {
+  const int64_t t0 = (a >> q.p) + ((a >> q.p1) & q.pmask) + q.bias[c];
+  const int64_t t = t0 < INT32_MIN ? INT32_MIN : (t0 > INT32_MAX ? INT32_MAX : t0);
+  // t is within int32 here, so the product is the exact 32 x 32 one.
+  const int64_t x = static_cast<int64_t>(static_cast<int32_t>(t)) * static_cast<int64_t>(q.mult[c]);
+  const int64_t u = (x >> q.shift[c]) + ((x >> q.shift1[c]) & q.mask[c]);
+  const int64_t v = u < q.lo ? q.lo : (u > q.hi ? q.hi : u);
+  *sats += (t != t0) + (v != u);
+  *top += v == q.hi;
+  return static_cast<int32_t>(v);
+}
+
+// One entry's n channels from exact accumulators of any integer-valued type.
 template <typename Acc>
-int64_t RequantizeRow(const Acc* __restrict acc, int64_t n, const int64_t* __restrict bias,
-                      const int32_t* __restrict mult, const int64_t* __restrict shift,
-                      const int64_t* __restrict shift1, const int64_t* __restrict mask,
-                      int32_t p, int64_t lo, int64_t hi, int32_t* __restrict y) {
-  const int32_t p1 = p > 0 ? p - 1 : 0;
-  const int64_t pmask = p > 0 ? 1 : 0;
-  int64_t sats = 0;
+void RequantizeRow(const Acc* __restrict acc, int64_t n, const RequantArrays& arrays,
+                   int32_t* __restrict y, int64_t* sats, int64_t* at_top) {
+  const RequantView q(arrays);
+  int64_t s = 0, top = 0;
+  for (int64_t c = 0; c < n; ++c) y[c] = RequantizeLane(static_cast<int64_t>(acc[c]), c, q, &s, &top);
+  *sats += s;
+  *at_top += top;
+}
+
+// The same from the int8 GEMM's digit sums (Int8Gemm::Digits: digit q of
+// channel c at d[q * n + c]), recombined in the same pass: the int64
+// products are never stored.
+void RequantizeDigitsRow(const int32_t* __restrict d, int64_t n, const int64_t* __restrict corr,
+                         const RequantArrays& arrays, int32_t* __restrict y, int64_t* sats,
+                         int64_t* at_top) {
+  const RequantView q(arrays);
+  int64_t s = 0, top = 0;
   for (int64_t c = 0; c < n; ++c) {
-    const int64_t a = static_cast<int64_t>(acc[c]);
-    const int64_t t0 = (a >> p) + ((a >> p1) & pmask) + bias[c];
-    const int64_t t = t0 < INT32_MIN ? INT32_MIN : (t0 > INT32_MAX ? INT32_MAX : t0);
-    // t is within int32 here, so the product is the exact 32 x 32 one.
-    const int64_t x = static_cast<int64_t>(static_cast<int32_t>(t)) * static_cast<int64_t>(mult[c]);
-    const int64_t u = (x >> shift[c]) + ((x >> shift1[c]) & mask[c]);
-    const int64_t v = u < lo ? lo : (u > hi ? hi : u);
-    sats += (t != t0) + (v != u);
-    y[c] = static_cast<int32_t>(v);
+    y[c] = RequantizeLane(Int8Gemm::Combine(d[c], d[n + c], d[2 * n + c], corr[c]), c, q, &s, &top);
   }
-  return sats;
+  *sats += s;
+  *at_top += top;
 }
 
 // Values of y[0, n) equal to `hi`.
@@ -290,6 +325,16 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
   const bool fast = options_.path == Path::kFast;
   const FastMatrix* fm = fast ? &pm.fast(index) : nullptr;
   const RequantArrays& rq = requant_[index];
+  // §7.2 on entries [e0, e0 + batch) of acc (any exact integer type), and
+  // the counters (full scale is not counted for int32 logits).
+  auto requantize = [&](const auto* acc, int64_t e0, int64_t batch) {
+    int64_t sats = 0, top = 0;
+    for (int64_t e = 0; e < batch; ++e) {
+      RequantizeRow(acc + e * outs, outs, rq, out + (e0 + e) * outs, &sats, &top);
+    }
+    stats->periphery_saturations += sats;
+    if (l.out_type != formats::ACTIVATION_INT32) stats->outputs_at_full_scale += top;
+  };
   const Int8Gemm* i8 = fast && !hook_ ? fm->int8_gemm() : nullptr;
   if (i8 != nullptr && !cols_u8_.empty() && rq.fast_ok) {
     // Lossless and proven, 8-bit inputs: the exact product with 8-bit dot
@@ -322,8 +367,7 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
           const int64_t oy = pos / OW, ox = pos % OW;
           offsets[e] = image * padded_image + (oy * l.stride * Wp + ox * l.stride) * C;
         }
-        i8->MultiplySegments(in_u8_.data(), offsets, l.kernel, Wp * C, batch, acc_.data(), outs,
-                             &gemm_scratch_);
+        i8->Digits(in_u8_.data(), offsets, l.kernel, Wp * C, batch, &gemm_scratch_);
       } else {
       uint8_t* xa = cols_u8_.data();
       if (conv) {
@@ -336,19 +380,16 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
           for (int64_t r = rows; r < padded; ++r) dst[r] = 0;
         }
       }
-      i8->Multiply(xa, batch, acc_.data(), outs, &gemm_scratch_);
+      i8->Digits(xa, nullptr, 1, 0, batch, &gemm_scratch_);
       }
       fm->CountLosslessConversions(params, batch, &stats->mvm);
-      int64_t sats = 0;
+      int64_t sats = 0, top = 0;
       for (int64_t e = 0; e < batch; ++e) {
-        sats += RequantizeRow(acc_.data() + e * outs, outs, rq.bias.data(), rq.multiplier.data(),
-                              rq.shift.data(), rq.shift_less_one.data(), rq.round_mask.data(),
-                              rq.pre_shift, rq.lo, rq.hi, out + (e0 + e) * outs);
+        RequantizeDigitsRow(gemm_scratch_.data() + e * i8->digit_stride(), outs, i8->correction(),
+                            rq, out + (e0 + e) * outs, &sats, &top);
       }
       stats->periphery_saturations += sats;
-      if (l.out_type != formats::ACTIVATION_INT32) {
-        stats->outputs_at_full_scale += CountAtTop(out + e0 * outs, batch * outs, l.out_range.hi);
-      }
+      if (l.out_type != formats::ACTIVATION_INT32) stats->outputs_at_full_scale += top;
     }
     return absl::OkStatus();
   }
@@ -365,17 +406,7 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
         std::copy(x, x + batch * rows, xd);
       }
       fm->LosslessMvmDouble(params, xd, batch, acc_double_.data(), &stats->mvm);
-      int64_t sats = 0;
-      for (int64_t e = 0; e < batch; ++e) {
-        sats += RequantizeRow(acc_double_.data() + e * outs, outs, rq.bias.data(),
-                              rq.multiplier.data(), rq.shift.data(), rq.shift_less_one.data(),
-                              rq.round_mask.data(), rq.pre_shift, rq.lo, rq.hi,
-                              out + (e0 + e) * outs);
-      }
-      stats->periphery_saturations += sats;
-      if (l.out_type != formats::ACTIVATION_INT32) {
-        stats->outputs_at_full_scale += CountAtTop(out + e0 * outs, batch * outs, l.out_range.hi);
-      }
+      requantize(acc_double_.data(), e0, batch);
     }
     return absl::OkStatus();
   }
@@ -404,14 +435,12 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
     }
     // §7.2 per output channel; entry e's outputs are channels-fastest at
     // out[(e0 + e) * outs], which is the NHWC layout of the output tensor.
-    int64_t sats = 0;
     if (fast && rq.fast_ok) {
-      for (int64_t e = 0; e < batch; ++e) {
-        sats += RequantizeRow(acc_.data() + e * outs, outs, rq.bias.data(), rq.multiplier.data(),
-                              rq.shift.data(), rq.shift_less_one.data(), rq.round_mask.data(),
-                              rq.pre_shift, rq.lo, rq.hi, out + (e0 + e) * outs);
-      }
-    } else {
+      requantize(acc_.data(), e0, batch);
+      continue;
+    }
+    int64_t sats = 0;
+    {
       const emulator::Requantization* q = l.requant.data();
       for (int64_t e = 0; e < batch; ++e) {
         const int64_t* a = acc_.data() + e * outs;

@@ -68,6 +68,20 @@ struct InferenceStats {
   int64_t adc_saturations() const { return mvm.adc.saturated_high + mvm.adc.saturated_low; }
 };
 
+// §7.2 constants of a crossbar layer as arrays, for the fast path's
+// vectorizable epilogue (the reference path calls emulator::Requantize).
+struct RequantArrays {
+  int32_t pre_shift = 0;
+  std::vector<int64_t> bias, shift, shift_less_one, round_mask;
+  // int32 (as §7.2 states it): t is clamped to int32 first, so t * m is a
+  // 32 x 32 -> 64-bit product.
+  std::vector<int32_t> multiplier;
+  int64_t lo = 0, hi = 0;
+  // |acc| < 2^62 is guaranteed (accumulator width or the layer's bound),
+  // which the epilogue's int64 arithmetic needs.
+  bool fast_ok = false;
+};
+
 class Sequencer {
  public:
   struct Options {
@@ -106,21 +120,6 @@ class Sequencer {
   Sequencer() = default;
   absl::Status RunCrossbarLayer(const ProgrammedModel& pm, int index, const int32_t* in, int n,
                                 InferenceStats* stats);
-
-  // §7.2 constants of a crossbar layer as arrays, for the fast path's
-  // vectorizable epilogue (the reference path calls emulator::Requantize).
-  struct RequantArrays {
-    int32_t pre_shift = 0;
-    std::vector<int64_t> bias, shift, shift_less_one, round_mask;
-    // int32 (as §7.2 states it): t is clamped to int32 first, so t * m is a
-    // 32 x 32 -> 64-bit product, one instruction per 8 lanes where a
-    // 64 x 64 multiply takes three.
-    std::vector<int32_t> multiplier;
-    int64_t lo = 0, hi = 0;
-    // |acc| < 2^62 is guaranteed (accumulator width or the layer's bound),
-    // which the epilogue's int64 arithmetic needs.
-    bool fast_ok = false;
-  };
 
   const CompiledModel* model_ = nullptr;
   Options options_;
