@@ -5,6 +5,16 @@
 #include <cstring>
 #include <limits>
 
+#if defined(__AVX512F__) && defined(__AVX512BW__)
+#include <immintrin.h>
+#define NFTCIM_HAVE_AVX512BW 1
+// GCC 12 warns inside its own AVX-512 headers (the undefined upper halves
+// of _mm512_castsi512_si256 and friends); nothing here reads them.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#else
+#define NFTCIM_HAVE_AVX512BW 0
+#endif
+
 #include "emulator/exact_gemm.h"
 #include "emulator/fixed_point.h"
 
@@ -13,6 +23,7 @@ namespace {
 
 using emulator::HardwareParams;
 using emulator::MvmStats;
+using emulator::ArraySide;
 using emulator::ProgrammedTile;
 
 // §9.2: double holds every integer of magnitude <= 2^53.
@@ -59,6 +70,35 @@ int64_t MaxAbsInput(const HardwareParams& params, bool signed_inputs) {
                            emulator::InputMax(params, signed_inputs));
 }
 
+// FastMatrix::AdcMvmInt16's preconditions (fast_mvm.h): AVX-512BW; 1-bit
+// DAC; P <= 4; the slice recombination sum_j 2^j ADC in int16 (|sum| <=
+// (2^A - 1) max|ADC|); every code in -32767..32767; no row and output with
+// non-zero codes in both arrays (unprogrammed cells are 0).
+bool Int16AdcApplies(const HardwareParams& params, const emulator::ProgrammedMatrix& matrix) {
+  if (!NFTCIM_HAVE_AVX512BW) return false;
+  if (params.dac_bits != 1 || params.cells_per_weight > 4) return false;
+  const int64_t max_code = std::max<int64_t>(-static_cast<int64_t>(params.adc_min), params.adc_max);
+  if (((int64_t{1} << params.activation_bits) - 1) * max_code > 32767) return false;
+  const int32_t P = params.cells_per_weight;
+  for (int64_t t = 0; t < matrix.row_tiles(); ++t) {
+    for (int64_t u = 0; u < matrix.column_tiles(); ++u) {
+      const ProgrammedTile& tile = matrix.tile(t, u);
+      if (tile.MaxAbsCode() > 32767) return false;
+      for (int32_t r = 0; r < tile.rows_used; ++r) {
+        for (int32_t n = 0; n < tile.outputs_used; ++n) {
+          bool pos = false, neg = false;
+          for (int32_t i = 0; i < P; ++i) {
+            pos |= tile.Code(ArraySide::kPositive, r, n * P + i) != 0;
+            neg |= tile.Code(ArraySide::kNegative, r, n * P + i) != 0;
+          }
+          if (pos && neg) return false;
+        }
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 void FastMvmScratch::Reserve(const HardwareParams& params, int64_t batch, int64_t rows,
@@ -74,6 +114,7 @@ void FastMvmScratch::Reserve(const HardwareParams& params, int64_t batch, int64_
     nz_row.reserve(static_cast<size_t>(lists));
     if (params.dac_bits > 1) nz_digit.reserve(static_cast<size_t>(lists));
     nz_count.reserve(static_cast<size_t>(batch * params.num_slices));
+    tile_out.reserve(static_cast<size_t>(batch * ((params.outputs_per_tile + 31) / 32) * 32));
   }
 }
 
@@ -139,6 +180,58 @@ FastMatrix FastMatrix::Build(const HardwareParams& params,
     }
     // Per-tile double GEMMs need the same bound per tile (R rows at most);
     // otherwise LosslessMvm falls back to int64 loops.
+  } else if (Int16AdcApplies(params, matrix)) {
+    f.adc_int16_ = true;
+    for (int64_t t = 0; t < matrix.row_tiles(); ++t) {
+      for (int64_t u = 0; u < matrix.column_tiles(); ++u) {
+        const ProgrammedTile& tile = matrix.tile(t, u);
+        Adc16Tile a;
+        a.rows_used = tile.rows_used;
+        a.outputs_used = tile.outputs_used;
+        a.columns_used = tile.columns_used;
+        a.first_output = tile.first_output;
+        a.groups = (tile.outputs_used + kLanes16 - 1) / kLanes16;
+        a.codes.assign(static_cast<size_t>(a.groups) * tile.rows_used * P * kLanes16, 0);
+        a.pos_mask.assign(static_cast<size_t>(a.groups) * tile.rows_used, 0);
+        int32_t max_abs = 0, min_code = 0, max_code = 0;
+        // Per column: sums of the positive and of the negative codes of
+        // each array.
+        std::vector<int64_t> sums(static_cast<size_t>(4 * tile.columns_used), 0);
+        for (int32_t r = 0; r < tile.rows_used; ++r) {
+          for (int32_t n = 0; n < tile.outputs_used; ++n) {
+            const int64_t g = n / kLanes16;
+            bool positive = false;
+            for (int32_t i = 0; i < P; ++i) {
+              positive |= tile.Code(ArraySide::kPositive, r, n * P + i) != 0;
+            }
+            if (positive) a.pos_mask[g * tile.rows_used + r] |= 1u << (n % kLanes16);
+            for (int32_t i = 0; i < P; ++i) {
+              const int32_t c = n * P + i;
+              const int32_t pos = tile.Code(ArraySide::kPositive, r, c);
+              const int32_t neg = tile.Code(ArraySide::kNegative, r, c);
+              const int32_t code = positive ? pos : neg;
+              max_abs = std::max(max_abs, std::abs(code));
+              min_code = std::min(min_code, code);
+              max_code = std::max(max_code, code);
+              a.codes[static_cast<size_t>(((g * tile.rows_used + r) * P + i) * kLanes16 +
+                                          n % kLanes16)] = static_cast<int16_t>(code);
+              sums[4 * c + (pos > 0 ? 0 : 1)] += pos;
+              sums[4 * c + (neg > 0 ? 2 : 3)] += neg;
+            }
+          }
+        }
+        a.rows_per_int16_sum = max_abs == 0 ? tile.rows_used : 32767 / max_abs;
+        a.min_code = min_code;
+        a.max_code = max_code;
+        for (int32_t c = 0; c < tile.columns_used; ++c) {
+          for (int side = 0; side < 2; ++side) {
+            a.max_column_sum[side] = std::max(a.max_column_sum[side], sums[4 * c + 2 * side]);
+            a.min_column_sum[side] = std::min(a.min_column_sum[side], sums[4 * c + 2 * side + 1]);
+          }
+        }
+        f.adc16_tiles_.push_back(std::move(a));
+      }
+    }
   } else {
     // Whole outputs per block (2P <= 30 columns each, M <= 15).
     f.outputs_per_block_ = std::max(1, kBlock / (2 * P));
@@ -293,11 +386,308 @@ void FastMatrix::LosslessMvm(const HardwareParams& params, const int32_t* x, int
 void FastMatrix::AdcMvm(const HardwareParams& params, const emulator::MvmOptions& options,
                         const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y,
                         int64_t y_stride, MvmStats* stats, FastMvmScratch* scratch) const {
-  if (int32_recombination_) {
+  if (adc_int16_) {
+    AdcMvmInt16(params, options, x, x_stride, batch, y, y_stride, stats, scratch);
+  } else if (int32_recombination_) {
     AdcMvmImpl<int32_t>(params, options, x, x_stride, batch, y, y_stride, stats, scratch);
   } else {
     AdcMvmImpl<int64_t>(params, options, x, x_stride, batch, y, y_stride, stats, scratch);
   }
+}
+
+void FastMatrix::AdcMvmInt16(const HardwareParams& params, const emulator::MvmOptions& options,
+                             const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y,
+                             int64_t y_stride, MvmStats* stats, FastMvmScratch* scratch) const {
+  switch (params.cells_per_weight) {
+    case 1: AdcMvmInt16Impl<1>(params, options, x, x_stride, batch, y, y_stride, stats, scratch); break;
+    case 2: AdcMvmInt16Impl<2>(params, options, x, x_stride, batch, y, y_stride, stats, scratch); break;
+    case 3: AdcMvmInt16Impl<3>(params, options, x, x_stride, batch, y, y_stride, stats, scratch); break;
+    default: AdcMvmInt16Impl<4>(params, options, x, x_stride, batch, y, y_stride, stats, scratch); break;
+  }
+}
+
+template <int kP>
+void FastMatrix::AdcMvmInt16Impl(const HardwareParams& params, const emulator::MvmOptions& options,
+                                 const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y,
+                                 int64_t y_stride, MvmStats* stats, FastMvmScratch* scratch) const {
+#if NFTCIM_HAVE_AVX512BW
+  const emulator::ProgrammedMatrix& m = *matrix_;
+  const int32_t J = params.num_slices;
+  const int32_t K = params.cell_bits, W = params.accumulator_bits;
+  const int32_t shift = options.adc_shift;
+  const __m128i shift_count = _mm_cvtsi32_si128(shift);
+  const __m128i half_count = _mm_cvtsi32_si128(shift > 0 ? shift - 1 : 0);
+  const __m512i round16 = _mm512_set1_epi16(shift > 0 ? 1 : 0);
+  const __m512i round32 = _mm512_set1_epi32(shift > 0 ? 1 : 0);
+  const __m512i lo = _mm512_set1_epi16(static_cast<int16_t>(params.adc_min));
+  const __m512i hi = _mm512_set1_epi16(static_cast<int16_t>(params.adc_max));
+  for (int64_t b = 0; b < batch; ++b) std::fill(y + b * y_stride, y + b * y_stride + outputs_, 0);
+
+  // §4.2 with D = 1: the rows driven in slice j of input vector b are those
+  // whose input has bit j set (digit 1, or -1 on the top slice of signed
+  // inputs), as bit masks of `words` 64-bit words per (b, j).
+  const int32_t max_rows = static_cast<int32_t>(std::min<int64_t>(params.array_rows, rows_));
+  const int32_t words = (max_rows + 63) / 64;
+  std::vector<uint64_t>& driven = scratch->driven;
+  driven.resize(static_cast<size_t>(batch) * J * words);
+  std::vector<int32_t>& tile_out = scratch->tile_out;
+  const uint32_t value_mask =
+      params.activation_bits >= 32 ? ~0u : (1u << params.activation_bits) - 1;
+  // §5.3: when a tile array's extreme column sums (all rows driven: the sum
+  // of its positive codes, of its negative ones; negated on a signed top
+  // slice) convert inside [lo, hi], no conversion in that array can
+  // saturate, and the clamps and their counts are skipped.
+  auto in_range = [&](int64_t v) {
+    const int64_t c = emulator::RoundHalfUpShift(v, shift);
+    return c >= params.adc_min && c <= params.adc_max;
+  };
+  // §5.2 before the clamp: RoundHalfUpShift(S, s) = (S >> s) + bit s-1 of S.
+  // The same for a sum known only modulo 2^16 (wrapping int16 adds) but
+  // known to lie in [A, A + 65535 - 2^s]: with L = floor(A / 2^s) 2^s,
+  // S - L is in [0, 65535] and exact as uint16, and
+  // RoundHalfUpShift(S, s) = L / 2^s + RoundHalfUpShift(S - L, s).
+  auto shift16_window = [&](__m512i wrapped, int64_t lower) {
+    const int64_t l_units = lower >> shift;  // floor
+    const __m512i u = _mm512_sub_epi16(wrapped, _mm512_set1_epi16(static_cast<int16_t>(l_units << shift)));
+    return _mm512_add_epi16(
+        _mm512_set1_epi16(static_cast<int16_t>(l_units)),
+        _mm512_add_epi16(_mm512_srl_epi16(u, shift_count),
+                         _mm512_and_si512(_mm512_srl_epi16(u, half_count), round16)));
+  };
+  auto shift32 = [&](__m512i s) {
+    return _mm512_add_epi32(_mm512_sra_epi32(s, shift_count),
+                            _mm512_and_si512(_mm512_sra_epi32(s, half_count), round32));
+  };
+  // Two int32 vectors as one int16 vector (saturating: a value beyond int16
+  // is beyond the ADC range either way); packs works per 128-bit lane.
+  const __m512i unpack_order = _mm512_setr_epi64(0, 2, 4, 6, 1, 3, 5, 7);
+  auto narrow = [&](__m512i a, __m512i c) {
+    return _mm512_permutexvar_epi64(unpack_order, _mm512_packs_epi32(a, c));
+  };
+  auto widen_low = [](__m512i v) { return _mm512_cvtepi16_epi32(_mm512_castsi512_si256(v)); };
+  auto widen_high = [](__m512i v) { return _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(v, 1)); };
+
+  int64_t high = 0, low = 0, acc_sats = 0, conversions = 0;
+  for (int64_t t = 0; t < m.row_tiles(); ++t) {
+    const int32_t rows = adc16_tiles_[t * m.column_tiles()].rows_used;
+    const int64_t row0 = m.tile(t, 0).first_row;
+    for (int64_t b = 0; b < batch; ++b) {
+      const int32_t* xb = x + b * x_stride + row0;
+      uint64_t* masks = driven.data() + b * J * words;
+      std::fill(masks, masks + J * words, 0);
+      int32_t r = 0;
+      const __m512i vmask = _mm512_set1_epi32(static_cast<int32_t>(value_mask));
+      for (; r + 16 <= rows; r += 16) {
+        const __m512i v = _mm512_and_si512(_mm512_loadu_si512(xb + r), vmask);
+        for (int32_t j = 0; j < J; ++j) {
+          const uint64_t k = _mm512_test_epi32_mask(v, _mm512_set1_epi32(1 << j));
+          masks[j * words + r / 64] |= k << (r % 64);
+        }
+      }
+      for (; r < rows; ++r) {
+        for (uint32_t v = static_cast<uint32_t>(xb[r]) & value_mask; v != 0; v &= v - 1) {
+          const int32_t j = __builtin_ctz(v);
+          masks[j * words + r / 64] |= uint64_t{1} << (r % 64);
+        }
+      }
+    }
+    for (int64_t u = 0; u < m.column_tiles(); ++u) {
+      const Adc16Tile& tile = adc16_tiles_[t * m.column_tiles() + u];
+      conversions += batch * J * 2 * tile.columns_used;
+      bool check_array[2];
+      for (int side = 0; side < 2; ++side) {
+        check_array[side] =
+            !(in_range(tile.max_column_sum[side]) && in_range(tile.min_column_sum[side]) &&
+              (!signed_inputs_ ||
+               (in_range(-tile.max_column_sum[side]) && in_range(-tile.min_column_sum[side]))));
+      }
+      const bool check = check_array[0] || check_array[1];
+      const int32_t int16_rows = tile.rows_per_int16_sum;
+      // Slices with at most short_rows driven rows are summed in wrapping
+      // int16 and converted with shift16_window: the sum of n codes lies in
+      // [n min_code, n max_code], a window of n (max - min) values, which
+      // must fit 65536 - 2^s; the converted values must fit int16.
+      int64_t short_rows = tile.rows_used;
+      const int32_t span = tile.max_code - tile.min_code;
+      const int32_t window_rows = span == 0 ? tile.rows_used : 65535 / span;
+      {
+        const int64_t room = (int64_t{1} << 16) - 1 - (shift < 16 ? int64_t{1} << shift : int64_t{1} << 16);
+        if (span > 0) short_rows = std::min(short_rows, std::max<int64_t>(0, room) / span);
+        const int64_t result_room = shift < 32 ? (int64_t{32766} << shift) : int64_t{1} << 46;
+        if (tile.max_code > 0) short_rows = std::min(short_rows, result_room / tile.max_code);
+        if (tile.min_code < 0) short_rows = std::min(short_rows, result_room / -tile.min_code);
+      }
+      const int32_t tile_words = (tile.rows_used + 63) / 64;
+      tile_out.resize(static_cast<size_t>(batch * tile.groups * kLanes16));
+      for (int32_t g = 0; g < tile.groups; ++g) {
+        const int16_t* base =
+            tile.codes.data() + static_cast<int64_t>(g) * tile.rows_used * kP * kLanes16;
+        const uint32_t* pos_mask = tile.pos_mask.data() + static_cast<int64_t>(g) * tile.rows_used;
+        for (int64_t b = 0; b < batch; ++b) {
+          // Per array a and cell i of 32 outputs: sum_j 2^j ADC(S_j), int16.
+          __m512i col[2][kP];
+          for (int i = 0; i < kP; ++i) col[0][i] = col[1][i] = _mm512_setzero_si512();
+          for (int32_t j = 0; j < J; ++j) {
+            const uint64_t* mask = driven.data() + (b * J + j) * words;
+            int32_t n_rows = 0;
+            for (int32_t w = 0; w < tile_words; ++w) n_rows += __builtin_popcountll(mask[w]);
+            if (n_rows == 0) continue;
+            const bool negate = signed_inputs_ && j == J - 1;
+            // §5.1 for both arrays at once: `all` sums the driven rows'
+            // codes, `pos` those in the positive array (masked add); the
+            // negative array's sum is the difference. Exact in int16 for up
+            // to int16_rows rows; more are summed in chunks widened to int32.
+            __m512i code[2][kP];
+            if (n_rows <= short_rows) {
+              __m512i all[kP], pos[kP];
+              for (int i = 0; i < kP; ++i) all[i] = pos[i] = _mm512_setzero_si512();
+              for (int32_t w = 0; w < tile_words; ++w) {
+                for (uint64_t bits = mask[w]; bits != 0; bits &= bits - 1) {
+                  const int32_t r = w * 64 + __builtin_ctzll(bits);
+                  const int16_t* row = base + static_cast<int64_t>(r) * kP * kLanes16;
+                  const __mmask32 k = pos_mask[r];
+                  for (int i = 0; i < kP; ++i) {
+                    __m512i c = _mm512_loadu_si512(row + kLanes16 * i);
+                    // One load for both adds: without this the compiler
+                    // folds the load into each, and the loop is bound by
+                    // twice the loads.
+                    __asm__("" : "+v"(c));
+                    all[i] = _mm512_add_epi16(all[i], c);
+                    pos[i] = _mm512_mask_add_epi16(pos[i], k, pos[i], c);
+                  }
+                }
+              }
+              // Bounds of S (n_rows codes; negated on a signed top slice).
+              const int64_t lower = negate ? -static_cast<int64_t>(n_rows) * tile.max_code
+                                           : static_cast<int64_t>(n_rows) * tile.min_code;
+              for (int i = 0; i < kP; ++i) {
+                __m512i sp = pos[i], sn = _mm512_sub_epi16(all[i], pos[i]);
+                if (negate) {
+                  sp = _mm512_sub_epi16(_mm512_setzero_si512(), sp);
+                  sn = _mm512_sub_epi16(_mm512_setzero_si512(), sn);
+                }
+                code[0][i] = shift16_window(sp, lower);
+                code[1][i] = shift16_window(sn, lower);
+              }
+            } else {
+              // Rows visited in chunks whose int16 sums are exact: either as
+              // signed values (int16_rows rows), or, when that is more rows,
+              // as a wrapping sum in a window [c min_code, c min_code + 65535]
+              // (window_rows rows), widened to int32 per chunk.
+              const bool windowed = window_rows > int16_rows;
+              const int32_t chunk_rows = windowed ? window_rows : int16_rows;
+              __m512i wide[2][2 * kP];
+              for (int i = 0; i < 2 * kP; ++i) wide[0][i] = wide[1][i] = _mm512_setzero_si512();
+              int32_t visited = 0;
+              int32_t w = 0;
+              uint64_t bits = mask[0];
+              while (visited < n_rows) {
+                __m512i all[kP], pos[kP];
+                for (int i = 0; i < kP; ++i) all[i] = pos[i] = _mm512_setzero_si512();
+                const int32_t chunk_end = std::min(n_rows, visited + chunk_rows);
+                const int32_t rows_in_chunk = chunk_end - visited;
+                for (; visited < chunk_end; ++visited) {
+                  while (bits == 0) bits = mask[++w];
+                  const int32_t r = w * 64 + __builtin_ctzll(bits);
+                  bits &= bits - 1;
+                  const int16_t* row = base + static_cast<int64_t>(r) * kP * kLanes16;
+                  const __mmask32 k = pos_mask[r];
+                  for (int i = 0; i < kP; ++i) {
+                    __m512i c = _mm512_loadu_si512(row + kLanes16 * i);
+                    // One load for both adds: without this the compiler
+                    // folds the load into each, and the loop is bound by
+                    // twice the loads.
+                    __asm__("" : "+v"(c));
+                    all[i] = _mm512_add_epi16(all[i], c);
+                    pos[i] = _mm512_mask_add_epi16(pos[i], k, pos[i], c);
+                  }
+                }
+                const int32_t lower = windowed ? rows_in_chunk * tile.min_code : 0;
+                const __m512i lower16 = _mm512_set1_epi16(static_cast<int16_t>(lower));
+                const __m512i lower32 = _mm512_set1_epi32(lower);
+                auto add_widened = [&](__m512i* acc, __m512i v) {
+                  if (windowed) {
+                    const __m512i u = _mm512_sub_epi16(v, lower16);  // in 0..65535
+                    acc[0] = _mm512_add_epi32(acc[0], _mm512_add_epi32(lower32, _mm512_cvtepu16_epi32(_mm512_castsi512_si256(u))));
+                    acc[1] = _mm512_add_epi32(acc[1], _mm512_add_epi32(lower32, _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(u, 1))));
+                  } else {
+                    acc[0] = _mm512_add_epi32(acc[0], widen_low(v));
+                    acc[1] = _mm512_add_epi32(acc[1], widen_high(v));
+                  }
+                };
+                for (int i = 0; i < kP; ++i) {
+                  add_widened(&wide[0][2 * i], pos[i]);
+                  add_widened(&wide[1][2 * i], _mm512_sub_epi16(all[i], pos[i]));
+                }
+              }
+              for (int a = 0; a < 2; ++a) {
+                for (int i = 0; i < kP; ++i) {
+                  __m512i w0 = wide[a][2 * i], w1 = wide[a][2 * i + 1];
+                  if (negate) {
+                    w0 = _mm512_sub_epi32(_mm512_setzero_si512(), w0);
+                    w1 = _mm512_sub_epi32(_mm512_setzero_si512(), w1);
+                  }
+                  code[a][i] = narrow(shift32(w0), shift32(w1));
+                }
+              }
+            }
+            // §5.2's clamp (counted), then §6.1's slice weight 2^j.
+            const __m512i weight = _mm512_set1_epi16(static_cast<int16_t>(1 << j));
+            for (int a = 0; a < 2; ++a) {
+              for (int i = 0; i < kP; ++i) {
+                __m512i c = code[a][i];
+                if (check) {
+                  high += __builtin_popcount(_mm512_cmpgt_epi16_mask(c, hi));
+                  low += __builtin_popcount(_mm512_cmplt_epi16_mask(c, lo));
+                  c = _mm512_min_epi16(_mm512_max_epi16(c, lo), hi);
+                }
+                col[a][i] = _mm512_add_epi16(col[a][i], _mm512_mullo_epi16(c, weight));
+              }
+            }
+          }
+          // §6.1: cell significance 2^(K i), positive minus negative, in
+          // int32 (|.| <= 2 * 32767 * (2^(K P) - 1) / (2^K - 1) < 2^31).
+          __m512i out0 = _mm512_setzero_si512(), out1 = _mm512_setzero_si512();
+          for (int i = 0; i < kP; ++i) {
+            const __m512i sig = _mm512_set1_epi32(1 << (K * i));
+            out0 = _mm512_add_epi32(
+                out0, _mm512_mullo_epi32(_mm512_sub_epi32(widen_low(col[0][i]), widen_low(col[1][i])), sig));
+            out1 = _mm512_add_epi32(
+                out1, _mm512_mullo_epi32(_mm512_sub_epi32(widen_high(col[0][i]), widen_high(col[1][i])), sig));
+          }
+          int32_t* out = tile_out.data() + (b * tile.groups + g) * kLanes16;
+          _mm512_storeu_si512(out, out0);
+          _mm512_storeu_si512(out + 16, out1);
+        }
+      }
+      // §6.1 Sat_W, §6.3 accumulated in row-tile order (t ascends outside).
+      for (int64_t b = 0; b < batch; ++b) {
+        int64_t* yb = y + b * y_stride + tile.first_output;
+        const int32_t* out = tile_out.data() + b * tile.groups * kLanes16;
+        for (int32_t n = 0; n < tile.outputs_used; ++n) {
+          bool sat_tile = false, sat_acc = false;
+          const int64_t v = emulator::SaturateToSignedBits(out[n], W, &sat_tile);
+          yb[n] = emulator::SaturatingAddSignedBits(yb[n], v, W, &sat_acc);
+          acc_sats += sat_tile + sat_acc;
+        }
+      }
+    }
+  }
+  stats->adc.conversions += conversions;
+  stats->adc.saturated_high += high;
+  stats->adc.saturated_low += low;
+  stats->accumulator_saturations += acc_sats;
+#else
+  (void)params;
+  (void)options;
+  (void)x;
+  (void)x_stride;
+  (void)batch;
+  (void)y;
+  (void)y_stride;
+  (void)stats;
+  (void)scratch;
+#endif
 }
 
 template <typename Acc>

@@ -43,6 +43,8 @@ struct FastMvmScratch {
   std::vector<int32_t> nz_row, nz_digit, nz_count;  // B-bit ADC: driven rows
   std::vector<double> xd, yd, wd;                   // lossless: GEMM operands
   std::vector<int64_t> partial;                     // lossless: per-tile sums
+  std::vector<int32_t> tile_out;                    // B-bit ADC, int16 kernel
+  std::vector<uint64_t> driven;                     // B-bit ADC, int16 kernel
 
   // For MVM batches of up to `batch` vectors of matrices up to `rows` x
   // `outputs`.
@@ -144,6 +146,42 @@ class FastMatrix {
   // The §6.1 slice recombination sum_j 2^(D j) ADC(S_j) fits int32.
   bool int32_recombination_ = false;
   std::vector<AdcTile> adc_tiles_;
+  // B-bit ADC with 1-bit DAC, P <= 4, sum_j 2^j |ADC| < 2^15 (e.g. the
+  // paper's 8-bit weights in 4 cells with up to an 8-bit bipolar ADC) and
+  // unprogrammed cells at exactly 0, on CPUs with AVX-512BW (AdcMvmInt16).
+  // A weight occupies one array, so per row and output only one of the two
+  // arrays' cell groups is non-zero: the tile stores that group once, with
+  // a per-row bit per output saying which array it is in. Per group of 32
+  // outputs, codes[row][cell i][32 outputs] (int16) and pos_mask[row].
+  struct Adc16Tile {
+    int32_t rows_used = 0;
+    int32_t outputs_used = 0;
+    int32_t columns_used = 0;
+    int64_t first_output = 0;
+    int32_t groups = 0;             // ceil(outputs_used / 32)
+    std::vector<int16_t> codes;     // [group][row][cell][32]
+    std::vector<uint32_t> pos_mask;  // [group][row]
+    // Rows whose codes sum exactly in int16 (32767 / max|code|), and per
+    // array the extreme column sums over all rows (of the positive codes,
+    // of the negative ones), from which a shift proves that no conversion
+    // can saturate.
+    int32_t rows_per_int16_sum = 0;
+    // max(0, largest code) and min(0, smallest code): bounds of any sum of
+    // n codes are [n * min_code, n * max_code].
+    int32_t max_code = 0, min_code = 0;
+    int64_t max_column_sum[2] = {0, 0};
+    int64_t min_column_sum[2] = {0, 0};
+  };
+  static constexpr int32_t kLanes16 = 32;
+  bool adc_int16_ = false;
+  std::vector<Adc16Tile> adc16_tiles_;
+  void AdcMvmInt16(const emulator::HardwareParams& params, const emulator::MvmOptions& options,
+                   const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y,
+                   int64_t y_stride, emulator::MvmStats* stats, FastMvmScratch* scratch) const;
+  template <int kP>
+  void AdcMvmInt16Impl(const emulator::HardwareParams& params, const emulator::MvmOptions& options,
+                       const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y,
+                       int64_t y_stride, emulator::MvmStats* stats, FastMvmScratch* scratch) const;
   template <typename Acc>
   void AdcMvmImpl(const emulator::HardwareParams& params, const emulator::MvmOptions& options,
                   const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y,
