@@ -101,6 +101,8 @@ bool Int16AdcApplies(const HardwareParams& params, const emulator::ProgrammedMat
 
 }  // namespace
 
+bool FastMatrix::Int16AdcSupported() { return NFTCIM_HAVE_AVX512BW != 0; }
+
 void FastMvmScratch::Reserve(const HardwareParams& params, int64_t batch, int64_t rows,
                              int64_t outputs) {
   const int64_t tile_rows = std::min<int64_t>(params.array_rows, rows);

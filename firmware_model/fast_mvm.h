@@ -98,6 +98,10 @@ class FastMatrix {
 
   int64_t rows() const { return rows_; }
   int64_t outputs() const { return outputs_; }
+  // B-bit ADC: the int16 kernel (AdcMvmInt16) applies to this matrix; it
+  // needs a build with AVX-512BW (Int16AdcSupported).
+  bool uses_int16_adc() const { return adc_int16_; }
+  static bool Int16AdcSupported();
   const std::vector<int64_t>& gemm_row_order() const { return order_; }
 
  private:

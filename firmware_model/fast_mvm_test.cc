@@ -34,6 +34,10 @@ struct Case {
   bool signed_inputs = false;
   double sigma = 0.1;
   bool extremes = false;
+  int array_cols = 128;
+  bool unprogrammed_variation = false;
+  // -1: either; 0/1: the int16 ADC kernel must (not) be the one tested.
+  int expect_int16 = -1;
 };
 
 void RunCase(const Case& c) {
@@ -47,6 +51,8 @@ void RunCase(const Case& c) {
   }
   config.set_accumulator_bits(c.accumulator_bits);
   config.set_dac_bits(c.dac_bits);
+  config.set_array_cols(c.array_cols);
+  config.set_unprogrammed_variation(c.unprogrammed_variation);
   const emulator::HardwareParams p = et::ParamsOrDie(config);
   const emulator::CellStdCodes std_codes = et::StdCodesOrDie(p, c.sigma);
   std::vector<int16_t> w = et::RandomWeightCodes(p, c.rows, c.outputs, 17);
@@ -79,6 +85,9 @@ void RunCase(const Case& c) {
                                   emulator::MvmPath::kReference, &want_stats)
                   .ok());
   const FastMatrix f = FastMatrix::Build(p, *m, c.signed_inputs);
+  if (c.expect_int16 >= 0) {
+    EXPECT_EQ(f.uses_int16_adc(), c.expect_int16 == 1 && FastMatrix::Int16AdcSupported());
+  }
   FastMvmScratch scratch;
   f.Mvm(p, o, x.data(), c.rows, c.batch, got.data(), c.outputs + 2, &got_stats, &scratch);
   for (int64_t b = 0; b < c.batch; ++b)
@@ -129,6 +138,29 @@ TEST(FastMatrixTest, AdcSettingsMatchReference) {
   RunCase({.name = "8-bit 2-bit DAC", .adc_bits = 8, .dac_bits = 2});
   RunCase({.name = "8-bit 2-bit DAC signed", .adc_bits = 8, .dac_bits = 2, .signed_inputs = true});
   RunCase({.name = "8-bit odd shape", .adc_bits = 8, .rows = 129, .outputs = 33, .batch = 3});
+}
+
+// The int16 kernel (AVX-512BW builds) on the paper's configuration, and the
+// configurations it must leave to the generic path.
+TEST(FastMatrixTest, Int16AdcKernelMatchesReference) {
+  RunCase({.name = "int16 8-bit", .adc_bits = 8, .expect_int16 = 1});
+  RunCase({.name = "int16 8-bit signed", .adc_bits = 8, .signed_inputs = true, .expect_int16 = 1});
+  // All rows driven: slices longer than the int16 window, summed in chunks.
+  RunCase({.name = "int16 8-bit all rows", .adc_bits = 8, .rows = 300, .sigma = 0.3,
+           .extremes = true, .expect_int16 = 1});
+  RunCase({.name = "int16 8-bit all rows signed", .adc_bits = 8, .rows = 300,
+           .signed_inputs = true, .sigma = 0.3, .extremes = true, .expect_int16 = 1});
+  // 64 outputs per tile: two groups of 32 per tile.
+  RunCase({.name = "int16 8-bit 256 columns", .adc_bits = 8, .outputs = 70, .array_cols = 256,
+           .expect_int16 = 1});
+  RunCase({.name = "int16 4-bit fixed shift 0", .adc_bits = 4, .policy = formats::ADC_SHIFT_FIXED,
+           .adc_shift = 0, .sigma = 0.5, .extremes = true, .expect_int16 = 1});
+  // Both arrays non-zero for one weight; recombination beyond int16.
+  RunCase({.name = "unprogrammed variation", .adc_bits = 8, .unprogrammed_variation = true,
+           .expect_int16 = 0});
+  RunCase({.name = "8-bit unipolar", .adc_bits = 8, .range = formats::ADC_UNIPOLAR,
+           .expect_int16 = 0});
+  RunCase({.name = "2-bit DAC", .adc_bits = 8, .dac_bits = 2, .expect_int16 = 0});
 }
 
 }  // namespace
