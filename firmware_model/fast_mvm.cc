@@ -408,6 +408,65 @@ void FastMatrix::AdcMvmInt16(const HardwareParams& params, const emulator::MvmOp
   }
 }
 
+#if NFTCIM_HAVE_AVX512BW
+namespace {
+
+// Driven-row masks cover at most this many words (array_rows <= 4096).
+constexpr int32_t kMaxWords = 64;
+
+// §5.1 over the rows set in `mask`: all[i] = sum of their cell-i codes for
+// 32 outputs, pos[i] = the same over the outputs whose weight is in the
+// positive array (pos_mask), in wrapping int16.
+template <int kP>
+inline __attribute__((always_inline)) void SumDrivenRows(const uint64_t* mask, int32_t words,
+                                                         const int16_t* base,
+                                                         const uint32_t* pos_mask, __m512i* all,
+                                                         __m512i* pos) {
+  for (int i = 0; i < kP; ++i) all[i] = pos[i] = _mm512_setzero_si512();
+  for (int32_t w = 0; w < words; ++w) {
+    for (uint64_t bits = mask[w]; bits != 0; bits &= bits - 1) {
+      const int32_t r = w * 64 + __builtin_ctzll(bits);
+      const int16_t* row = base + static_cast<int64_t>(r) * kP * 32;
+      const __mmask32 k = pos_mask[r];
+      for (int i = 0; i < kP; ++i) {
+        __m512i c = _mm512_loadu_si512(row + 32 * i);
+        // One load for both adds: without this the compiler folds the load
+        // into each, and the loop is bound by twice the loads.
+        __asm__("" : "+v"(c));
+        all[i] = _mm512_add_epi16(all[i], c);
+        pos[i] = _mm512_mask_add_epi16(pos[i], k, pos[i], c);
+      }
+    }
+  }
+}
+
+// Moves the lowest n set bits of rest[0, words) into taken (n <= the
+// number of set bits).
+inline void TakeLowestBits(uint64_t* rest, int32_t words, int32_t n, uint64_t* taken) {
+  for (int32_t w = 0; w < words; ++w) {
+    const int32_t count = __builtin_popcountll(rest[w]);
+    if (count <= n) {
+      taken[w] = rest[w];
+      rest[w] = 0;
+      n -= count;
+    } else if (n == 0) {
+      taken[w] = 0;
+    } else {
+      uint64_t low = 0, bits = rest[w];
+      for (int32_t k = 0; k < n; ++k) {
+        low |= bits & (~bits + 1);
+        bits &= bits - 1;
+      }
+      taken[w] = low;
+      rest[w] = bits;
+      n = 0;
+    }
+  }
+}
+
+}  // namespace
+#endif
+
 template <int kP>
 void FastMatrix::AdcMvmInt16Impl(const HardwareParams& params, const emulator::MvmOptions& options,
                                  const int32_t* x, int64_t x_stride, int64_t batch, int64_t* y,
@@ -542,23 +601,7 @@ void FastMatrix::AdcMvmInt16Impl(const HardwareParams& params, const emulator::M
             __m512i code[2][kP];
             if (n_rows <= short_rows) {
               __m512i all[kP], pos[kP];
-              for (int i = 0; i < kP; ++i) all[i] = pos[i] = _mm512_setzero_si512();
-              for (int32_t w = 0; w < tile_words; ++w) {
-                for (uint64_t bits = mask[w]; bits != 0; bits &= bits - 1) {
-                  const int32_t r = w * 64 + __builtin_ctzll(bits);
-                  const int16_t* row = base + static_cast<int64_t>(r) * kP * kLanes16;
-                  const __mmask32 k = pos_mask[r];
-                  for (int i = 0; i < kP; ++i) {
-                    __m512i c = _mm512_loadu_si512(row + kLanes16 * i);
-                    // One load for both adds: without this the compiler
-                    // folds the load into each, and the loop is bound by
-                    // twice the loads.
-                    __asm__("" : "+v"(c));
-                    all[i] = _mm512_add_epi16(all[i], c);
-                    pos[i] = _mm512_mask_add_epi16(pos[i], k, pos[i], c);
-                  }
-                }
-              }
+              SumDrivenRows<kP>(mask, tile_words, base, pos_mask, all, pos);
               // Bounds of S (n_rows codes; negated on a signed top slice).
               const int64_t lower = negate ? -static_cast<int64_t>(n_rows) * tile.max_code
                                            : static_cast<int64_t>(n_rows) * tile.min_code;
@@ -572,59 +615,48 @@ void FastMatrix::AdcMvmInt16Impl(const HardwareParams& params, const emulator::M
                 code[1][i] = shift16_window(sn, lower);
               }
             } else {
-              // Rows visited in chunks whose int16 sums are exact: either as
-              // signed values (int16_rows rows), or, when that is more rows,
-              // as a wrapping sum in a window [c min_code, c min_code + 65535]
-              // (window_rows rows), widened to int32 per chunk.
+              // Longer slices: the driven rows in chunks whose int16 sums
+              // are exact, either as signed values (int16_rows rows) or, when
+              // that is more rows, as wrapping sums in the window
+              // [c min_code, c min_code + 65535] (window_rows rows); each
+              // chunk is widened into int32 sums (kept in memory, so that
+              // the row loop has the registers to itself).
               const bool windowed = window_rows > int16_rows;
               const int32_t chunk_rows = windowed ? window_rows : int16_rows;
-              __m512i wide[2][2 * kP];
-              for (int i = 0; i < 2 * kP; ++i) wide[0][i] = wide[1][i] = _mm512_setzero_si512();
-              int32_t visited = 0;
-              int32_t w = 0;
-              uint64_t bits = mask[0];
-              while (visited < n_rows) {
+              alignas(64) int32_t wide[2][kP][32] = {};
+              uint64_t rest[kMaxWords];
+              std::copy(mask, mask + tile_words, rest);
+              for (int32_t left = n_rows; left > 0;) {
+                const int32_t rows_in_chunk = std::min(left, chunk_rows);
+                uint64_t chunk[kMaxWords];
+                TakeLowestBits(rest, tile_words, rows_in_chunk, chunk);
+                left -= rows_in_chunk;
                 __m512i all[kP], pos[kP];
-                for (int i = 0; i < kP; ++i) all[i] = pos[i] = _mm512_setzero_si512();
-                const int32_t chunk_end = std::min(n_rows, visited + chunk_rows);
-                const int32_t rows_in_chunk = chunk_end - visited;
-                for (; visited < chunk_end; ++visited) {
-                  while (bits == 0) bits = mask[++w];
-                  const int32_t r = w * 64 + __builtin_ctzll(bits);
-                  bits &= bits - 1;
-                  const int16_t* row = base + static_cast<int64_t>(r) * kP * kLanes16;
-                  const __mmask32 k = pos_mask[r];
-                  for (int i = 0; i < kP; ++i) {
-                    __m512i c = _mm512_loadu_si512(row + kLanes16 * i);
-                    // One load for both adds: without this the compiler
-                    // folds the load into each, and the loop is bound by
-                    // twice the loads.
-                    __asm__("" : "+v"(c));
-                    all[i] = _mm512_add_epi16(all[i], c);
-                    pos[i] = _mm512_mask_add_epi16(pos[i], k, pos[i], c);
-                  }
-                }
+                SumDrivenRows<kP>(chunk, tile_words, base, pos_mask, all, pos);
                 const int32_t lower = windowed ? rows_in_chunk * tile.min_code : 0;
                 const __m512i lower16 = _mm512_set1_epi16(static_cast<int16_t>(lower));
                 const __m512i lower32 = _mm512_set1_epi32(lower);
-                auto add_widened = [&](__m512i* acc, __m512i v) {
-                  if (windowed) {
-                    const __m512i u = _mm512_sub_epi16(v, lower16);  // in 0..65535
-                    acc[0] = _mm512_add_epi32(acc[0], _mm512_add_epi32(lower32, _mm512_cvtepu16_epi32(_mm512_castsi512_si256(u))));
-                    acc[1] = _mm512_add_epi32(acc[1], _mm512_add_epi32(lower32, _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(u, 1))));
-                  } else {
-                    acc[0] = _mm512_add_epi32(acc[0], widen_low(v));
-                    acc[1] = _mm512_add_epi32(acc[1], widen_high(v));
-                  }
-                };
                 for (int i = 0; i < kP; ++i) {
-                  add_widened(&wide[0][2 * i], pos[i]);
-                  add_widened(&wide[1][2 * i], _mm512_sub_epi16(all[i], pos[i]));
+                  for (int a = 0; a < 2; ++a) {
+                    const __m512i v = a == 0 ? pos[i] : _mm512_sub_epi16(all[i], pos[i]);
+                    __m512i lo_half, hi_half;
+                    if (windowed) {
+                      const __m512i u = _mm512_sub_epi16(v, lower16);  // 0..65535
+                      lo_half = _mm512_add_epi32(lower32, _mm512_cvtepu16_epi32(_mm512_castsi512_si256(u)));
+                      hi_half = _mm512_add_epi32(lower32, _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64(u, 1)));
+                    } else {
+                      lo_half = widen_low(v);
+                      hi_half = widen_high(v);
+                    }
+                    _mm512_store_si512(wide[a][i], _mm512_add_epi32(_mm512_load_si512(wide[a][i]), lo_half));
+                    _mm512_store_si512(wide[a][i] + 16,
+                                       _mm512_add_epi32(_mm512_load_si512(wide[a][i] + 16), hi_half));
+                  }
                 }
               }
               for (int a = 0; a < 2; ++a) {
                 for (int i = 0; i < kP; ++i) {
-                  __m512i w0 = wide[a][2 * i], w1 = wide[a][2 * i + 1];
+                  __m512i w0 = _mm512_load_si512(wide[a][i]), w1 = _mm512_load_si512(wide[a][i] + 16);
                   if (negate) {
                     w0 = _mm512_sub_epi32(_mm512_setzero_si512(), w0);
                     w1 = _mm512_sub_epi32(_mm512_setzero_si512(), w1);
