@@ -16,10 +16,11 @@
 //    saturated and accumulated in row-tile order exactly as §6.3 says.
 //  - B-bit ADC: the column sums of §5.1 are formed the way a bit-serial array
 //    forms them: only rows whose digit is non-zero contribute, so each slice
-//    j of input vector b adds d * code-row over the rows with d_j != 0 (int32,
-//    exact, §5.1 bound); then §5.2 per column and §6.1 shift-and-add. Post-ReLU
-//    activations are small, so most high-order digits are 0 and this does a
-//    fraction of the work of a dense digit GEMM.
+//    j of input vector b adds d * code-row over the rows with d_j != 0; then
+//    §5.2 per column and §6.1 shift-and-add. Post-ReLU activations are
+//    small, so most high-order digits are 0 and this does a fraction of the
+//    work of a dense digit GEMM. The paper's configurations run an int16
+//    kernel (AdcMvmInt16, below); others a generic int32 one.
 //
 // Tested against emulator::MatrixMvm (reference and fast) in
 // fast_mvm_test.cc and, on whole networks, in sequencer_test.cc.
