@@ -1,13 +1,15 @@
 // bazel run //firmware_model:compile -- --checkpoint=PATH --out=MODEL.pb
 //     [--hw=CONFIG.textproto] [--calibration_images=512]
-//     [--calibration_percentile=99.99] [--data_dir=DIR]
+//     [--calibration_percentile=99.99] [--calibration_sigma=0]
+//     [--calibration_instances=4] [--data_dir=DIR]
 //     [--allow_accumulator_saturation]
 //
 // Compiles a trained checkpoint into a deployable integer model for the
 // accelerator described by --hw (default: the paper's, emulator/configs/
 // default.textproto): weights quantized per layer, BatchNorm folded into
 // the requantization, activation scales calibrated on the first
-// --calibration_images training images, layers mapped onto crossbar tiles,
+// --calibration_images training images (also under variation at
+// --calibration_sigma, docs/firmware-model.md §3), layers mapped onto crossbar tiles,
 // ADC shifts and every periphery constant chosen (docs/firmware-model.md).
 // Prints the layer table and the integer model's agreement with the float
 // model on the calibration images.
@@ -36,6 +38,11 @@ ABSL_FLAG(int32_t, calibration_images, 512,
           "Training images (the first N of the split) the activation scales are calibrated on.");
 ABSL_FLAG(double, calibration_percentile, 99.99,
           "Percentile of |activation| taken as a tensor's full scale (100 = the maximum).");
+ABSL_FLAG(double, calibration_sigma, 0,
+          "Also calibrate activation scales on forwards with weights varied at this sigma "
+          "(0: clean forwards only).");
+ABSL_FLAG(int32_t, calibration_instances, 4,
+          "Varied weight instances for --calibration_sigma.");
 ABSL_FLAG(std::string, data_dir, "", "Dataset folder (default: the checkpoint's).");
 ABSL_FLAG(bool, allow_accumulator_saturation, false,
           "Accept layers whose accumulation can saturate (hardware-spec 6.3) instead of failing.");
@@ -66,6 +73,8 @@ int Run() {
     options.hardware = *hw;
   }
   options.calibration_percentile = absl::GetFlag(FLAGS_calibration_percentile);
+  options.calibration_sigma = absl::GetFlag(FLAGS_calibration_sigma);
+  options.calibration_instances = absl::GetFlag(FLAGS_calibration_instances);
   options.allow_accumulator_saturation = absl::GetFlag(FLAGS_allow_accumulator_saturation);
   options.checkpoint_path = absl::GetFlag(FLAGS_checkpoint);
 
@@ -100,8 +109,13 @@ int Run() {
                hw.array_rows(), hw.array_cols(), hw.weight_bits(), hw.cell_bits(), hw.dac_bits(),
                hw.adc_bits() == 0 ? std::string("lossless") : absl::StrCat(hw.adc_bits(), "-bit"),
                hw.accumulator_bits());
-  absl::PrintF("calibration: %d training images, full scale = %g-th percentile of |activation|\n",
+  absl::PrintF("calibration: %d training images, full scale = %g-th percentile of |activation|",
                ds->train.num_images, options.calibration_percentile);
+  if (options.calibration_sigma > 0) {
+    absl::PrintF(" over the clean forward and %d with weights varied at sigma %g",
+                 options.calibration_instances, options.calibration_sigma);
+  }
+  absl::PrintF("\n");
   for (const std::string& line : report.layer_lines) absl::PrintF("  %s\n", line);
   for (const std::string& note : report.notes) absl::PrintF("note: %s\n", note);
   absl::PrintF("integer model (no variation) agrees with the float model on %.2f%% of the "

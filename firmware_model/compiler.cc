@@ -14,6 +14,7 @@
 #include "emulator/hardware_config.h"
 #include "emulator/programming.h"
 #include "firmware_model/float_graph.h"
+#include "trainer/variation.h"
 #include "firmware_model/model.h"
 #include "firmware_model/programmed_model.h"
 #include "firmware_model/sequencer.h"
@@ -394,11 +395,47 @@ absl::StatusOr<formats::DeployableModel> CompileNetwork(trainer::nn::Network& ne
   const int64_t plane = int64_t{g.input_size} * g.input_size;
 
   // --- Step 3: float calibration. ---
+  // The clean graph, then (calibrating under variation) one graph per
+  // varied instance of the weights, built by swapping the noisy values into
+  // the network for the build only.
+  if (options.calibration_sigma < 0 || options.calibration_sigma > 1 ||
+      (options.calibration_sigma > 0 && options.calibration_instances < 1)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "calibration sigma must be in [0, 1] and calibration instances >= 1, got sigma ",
+        options.calibration_sigma, ", instances ", options.calibration_instances));
+  }
+  std::vector<FloatGraph> noisy_graphs;
+  if (options.calibration_sigma > 0) {
+    const device::DeviceModel varied = trained->WithSigma(options.calibration_sigma);
+    const std::vector<trainer::nn::Parameter*> params = network.Parameters();
+    for (int32_t inst = 0; inst < options.calibration_instances; ++inst) {
+      trainer::NoisyWeights noisy;
+      noisy.Build(params, varied,
+                  trainer::DrawStandardNormals(params, options.calibration_seed,
+                                               trainer::NoisePurpose::kCalibrate,
+                                               static_cast<uint64_t>(inst), 0));
+      const std::vector<const trainer::nn::Tensor*>& over = *noisy.overrides();
+      std::vector<trainer::nn::Tensor> clean(params.size());
+      for (size_t p = 0; p < params.size(); ++p) {
+        if (over[p] != nullptr) {
+          clean[p] = params[p]->value.Clone();
+          params[p]->value.CopyFrom(*over[p]);
+        }
+      }
+      absl::StatusOr<FloatGraph> ng = BuildFloatGraph(network);
+      for (size_t p = 0; p < params.size(); ++p) {
+        if (over[p] != nullptr) params[p]->value = std::move(clean[p]);
+      }
+      if (!ng.ok()) return ng.status();
+      noisy_graphs.push_back(*std::move(ng));
+    }
+  }
   std::vector<FloatOpStats> op_stats;
   std::vector<std::vector<float>> samples(g.ops.size());
   std::vector<double> max_abs_out(g.ops.size(), 0.0);
   std::vector<int> float_pred(static_cast<size_t>(num_images));
-  {
+  for (size_t gi = 0; gi <= noisy_graphs.size(); ++gi) {
+    const FloatGraph& graph_i = gi == 0 ? g : noisy_graphs[gi - 1];
     std::vector<float> x;
     std::vector<std::vector<float>> outs;
     for (int64_t i0 = 0; i0 < num_images; i0 += kCalibrationBatch) {
@@ -407,7 +444,7 @@ absl::StatusOr<formats::DeployableModel> CompileNetwork(trainer::nn::Network& ne
       for (int64_t i = 0; i < n; ++i) {
         normalizer->NormalizeImage(calibration + (i0 + i) * image_size, plane, x.data() + i * image_size);
       }
-      RunFloatGraph(g, x.data(), n, &outs, nullptr, &op_stats);
+      RunFloatGraph(graph_i, x.data(), n, &outs, nullptr, &op_stats);
       for (size_t k = 0; k < g.ops.size(); ++k) {
         const std::vector<float>& o = outs[k];
         const int64_t total = num_images * g.ops[k].out_size();
@@ -419,6 +456,7 @@ absl::StatusOr<formats::DeployableModel> CompileNetwork(trainer::nn::Network& ne
           if ((first + static_cast<int64_t>(e)) % stride == 0) samples[k].push_back(a);
         }
       }
+      if (gi > 0) continue;  // the float predictions are the clean model's
       const std::vector<float>& logits = outs.back();
       for (int64_t i = 0; i < n; ++i) {
         const float* row = logits.data() + i * g.num_classes;
@@ -684,6 +722,8 @@ absl::StatusOr<formats::DeployableModel> CompileNetwork(trainer::nn::Network& ne
   prov->set_checkpoint_epochs(options.checkpoint_epochs);
   prov->set_calibration_images(static_cast<int32_t>(num_images));
   prov->set_calibration_percentile(options.calibration_percentile);
+  prov->set_calibration_sigma(options.calibration_sigma);
+  prov->set_calibration_instances(options.calibration_sigma > 0 ? options.calibration_instances : 0);
   prov->set_compiler_version(kCompilerVersion);
   *prov->mutable_training_method() = options.training_method;
   *prov->mutable_training_device() = options.training_device;

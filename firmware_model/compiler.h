@@ -41,6 +41,14 @@ struct CompileOptions {
   formats::HardwareConfig hardware;
   // Percentile of |activation| taken as a tensor's full scale (100 = max).
   double calibration_percentile = 99.99;
+  // Calibrate under variation: with sigma > 0 the activation statistics pool
+  // the clean forward and `calibration_instances` forwards with weights
+  // varied at this sigma (the trainer's noise model, seeds from
+  // calibration_seed), so that full scales cover what the deployed
+  // hardware will see at that sigma. 0: the clean forward only.
+  double calibration_sigma = 0;
+  int32_t calibration_instances = 4;
+  uint64_t calibration_seed = 1;
   // Accept layers whose row-tile accumulation might saturate (§6.3) instead
   // of failing; the saturations are then counted at inference.
   bool allow_accumulator_saturation = false;

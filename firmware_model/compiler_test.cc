@@ -292,6 +292,54 @@ TEST(CompilerTest, AdcShiftsPerLayerAndFixed) {
   }
 }
 
+// Calibrating under variation pools forwards with varied weights: the
+// activation full scales widen, the result is deterministic, the network's
+// own weights are left as they were, and the provenance says so.
+TEST(CompilerTest, CalibrationUnderVariationWidensActivationScales) {
+  CompileOptions varied;
+  varied.calibration_sigma = 0.3;
+  varied.calibration_instances = 3;
+  Compiled clean = CompileRandom("vgg8", 1, 1.0 / 16, CompileOptions());
+  Compiled noisy = CompileRandom("vgg8", 1, 1.0 / 16, varied);
+  Compiled again = CompileRandom("vgg8", 1, 1.0 / 16, varied);
+  ASSERT_TRUE(clean.model.ok()) << clean.model.status();
+  ASSERT_TRUE(noisy.model.ok()) << noisy.model.status();
+  ASSERT_TRUE(again.model.ok());
+  EXPECT_EQ(noisy.model->SerializeAsString(), again.model->SerializeAsString());
+  EXPECT_EQ(noisy.model->provenance().calibration_sigma(), 0.3);
+  EXPECT_EQ(noisy.model->provenance().calibration_instances(), 3);
+  EXPECT_EQ(clean.model->provenance().calibration_sigma(), 0);
+  double log_ratio = 0, widest = 0;
+  int compared = 0;
+  for (int i = 0; i < clean.model->layers_size(); ++i) {
+    const formats::TensorFormat& a = clean.model->layers(i).output();
+    const formats::TensorFormat& b = noisy.model->layers(i).output();
+    if (a.type() == formats::ACTIVATION_INT32 || !(a.scale() > 0)) continue;
+    log_ratio += std::log(b.scale() / a.scale());
+    widest = std::max(widest, b.scale() / a.scale());
+    ++compared;
+  }
+  ASSERT_GT(compared, 4);
+  EXPECT_GT(log_ratio / compared, 0.0);
+  EXPECT_GT(widest, 1.1);
+  // The varied instances were swapped in for the build only: compiling the
+  // same network object cleanly afterwards gives the clean model.
+  absl::StatusOr<formats::DeployableModel> after =
+      CompileNetwork(*noisy.net, noisy.arch, noisy.dataset, noisy.calibration.data(), 16,
+                     CompileOptions(), nullptr);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->SerializeAsString(), clean.model->SerializeAsString());
+
+  CompileOptions bad = varied;
+  bad.calibration_sigma = -0.1;
+  EXPECT_FALSE(CompileRandom("vgg8", 1, 1.0 / 16, bad).model.ok());
+  bad = varied;
+  bad.calibration_instances = 0;
+  const Compiled none = CompileRandom("vgg8", 1, 1.0 / 16, bad);
+  ASSERT_FALSE(none.model.ok());
+  EXPECT_NE(none.model.status().message().find("calibration"), std::string::npos);
+}
+
 TEST(CompilerTest, ClearErrors) {
   // A lossless 128-row tile cannot be proven in a 32-bit accumulator (§6.3).
   CompileOptions w32;

@@ -22,6 +22,8 @@ enum class NoisePurpose : uint64_t {
   kTrainFeedback = 2,
   kTrainIrsHead = 3,
   kEvaluate = 4,
+  // The firmware compiler's activation calibration under variation.
+  kCalibrate = 5,
 };
 
 // Standard normals, one vector per parameter (empty for parameters that are
