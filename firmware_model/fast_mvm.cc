@@ -70,6 +70,24 @@ int64_t MaxAbsInput(const HardwareParams& params, bool signed_inputs) {
                            emulator::InputMax(params, signed_inputs));
 }
 
+// §6.1's Sat_W of a tile output, then §6.3's saturating accumulation into
+// *y (both clamps counted in *saturations).
+inline void AccumulateTileOutput(int64_t tile_output, int32_t W, int64_t* y, int64_t* saturations) {
+  bool sat_tile = false, sat_acc = false;
+  const int64_t v = emulator::SaturateToSignedBits(tile_output, W, &sat_tile);
+  *y = emulator::SaturatingAddSignedBits(*y, v, W, &sat_acc);
+  *saturations += sat_tile + sat_acc;
+}
+
+// The §5.4 counters of one B-bit MVM call.
+inline void AddAdcCounts(int64_t conversions, int64_t high, int64_t low, int64_t acc_sats,
+                         MvmStats* stats) {
+  stats->adc.conversions += conversions;
+  stats->adc.saturated_high += high;
+  stats->adc.saturated_low += low;
+  stats->accumulator_saturations += acc_sats;
+}
+
 // FastMatrix::AdcMvmInt16's preconditions (fast_mvm.h): AVX-512BW; 1-bit
 // DAC; P <= 4; the slice recombination sum_j 2^j ADC in int16 (|sum| <=
 // (2^A - 1) max|ADC|); every code in -32767..32767; no row and output with
@@ -373,11 +391,8 @@ void FastMatrix::LosslessMvm(const HardwareParams& params, const int32_t* x, int
       for (int64_t b = 0; b < batch; ++b) {
         int64_t* yb = y + b * y_stride + tile.first_output;
         for (int32_t n = 0; n < outs; ++n) {
-          bool sat_tile = false, sat_acc = false;
-          const int64_t v =
-              emulator::SaturateToSignedBits(partial[b * outs + n], params.accumulator_bits, &sat_tile);
-          yb[n] = emulator::SaturatingAddSignedBits(yb[n], v, params.accumulator_bits, &sat_acc);
-          stats->accumulator_saturations += sat_tile + sat_acc;
+          AccumulateTileOutput(partial[b * outs + n], params.accumulator_bits, &yb[n],
+                               &stats->accumulator_saturations);
         }
       }
       stats->adc.conversions += batch * params.num_slices * 2 * tile.columns_used;
@@ -699,18 +714,12 @@ void FastMatrix::AdcMvmInt16Impl(const HardwareParams& params, const emulator::M
         int64_t* yb = y + b * y_stride + tile.first_output;
         const int32_t* out = tile_out.data() + b * tile.groups * kLanes16;
         for (int32_t n = 0; n < tile.outputs_used; ++n) {
-          bool sat_tile = false, sat_acc = false;
-          const int64_t v = emulator::SaturateToSignedBits(out[n], W, &sat_tile);
-          yb[n] = emulator::SaturatingAddSignedBits(yb[n], v, W, &sat_acc);
-          acc_sats += sat_tile + sat_acc;
+          AccumulateTileOutput(out[n], W, &yb[n], &acc_sats);
         }
       }
     }
   }
-  stats->adc.conversions += conversions;
-  stats->adc.saturated_high += high;
-  stats->adc.saturated_low += low;
-  stats->accumulator_saturations += acc_sats;
+  AddAdcCounts(conversions, high, low, acc_sats, stats);
 #else
   (void)params;
   (void)options;
@@ -871,19 +880,13 @@ void FastMatrix::AdcMvmImpl(const HardwareParams& params, const emulator::MvmOpt
             for (int32_t i = 0; i < P; ++i) {
               v += (static_cast<int64_t>(col[i]) - col[P + i]) * (int64_t{1} << (K * i));
             }
-            bool sat_tile = false, sat_acc = false;
-            v = emulator::SaturateToSignedBits(v, W, &sat_tile);
-            yb[n] = emulator::SaturatingAddSignedBits(yb[n], v, W, &sat_acc);
-            acc_sats += sat_tile + sat_acc;
+            AccumulateTileOutput(v, W, &yb[n], &acc_sats);
           }
         }
       }
     }
   }
-  stats->adc.conversions += conversions;
-  stats->adc.saturated_high += high;
-  stats->adc.saturated_low += low;
-  stats->accumulator_saturations += acc_sats;
+  AddAdcCounts(conversions, high, low, acc_sats, stats);
 }
 
 }  // namespace nftcim::firmware
