@@ -41,6 +41,7 @@
 #include "trainer/variation.h"
 #include "util/parallel.h"
 #include "util/proto_io.h"
+#include "util/cli_error.h"
 #include "util/user_path.h"
 
 ABSL_FLAG(std::string, model, "", "Deployable model (default: a compiled VGG-8 width 0.25).");
@@ -97,10 +98,6 @@ std::vector<uint8_t> Pixels(int64_t n, int64_t size) {
   return p;
 }
 
-int Fail(const absl::Status& s) {
-  absl::FPrintF(stderr, "error: %s\n", s.message());
-  return 2;
-}
 
 int Run() {
   const int threads = absl::GetFlag(FLAGS_threads);
@@ -109,7 +106,7 @@ int Run() {
   const double sigma = absl::GetFlag(FLAGS_sigma);
   if (threads < 1 || batch < 1 || reps < 1 || absl::GetFlag(FLAGS_images) < 1 ||
       absl::GetFlag(FLAGS_reference_images) < 1) {
-    return Fail(absl::InvalidArgumentError("--threads, --batch, --reps and image counts must be >= 1"));
+    return CliFail(absl::InvalidArgumentError("--threads, --batch, --reps and image counts must be >= 1"));
   }
   // The float network (also the one compiled when no --model is given).
   trainer::nn::ModelConfig mc;
@@ -119,11 +116,11 @@ int Run() {
   mc.num_classes = 10;
   mc.seed = 1;
   absl::StatusOr<std::unique_ptr<trainer::nn::Network>> net = trainer::nn::MakeNetwork(mc);
-  if (!net.ok()) return Fail(net.status());
+  if (!net.ok()) return CliFail(net.status());
   formats::DeployableModel proto;
   if (!absl::GetFlag(FLAGS_model).empty()) {
     if (absl::Status s = ReadProto(ResolveUserPath(absl::GetFlag(FLAGS_model)), &proto); !s.ok()) {
-      return Fail(s);
+      return CliFail(s);
     }
   } else {
     uint32_t state = 7;
@@ -148,19 +145,19 @@ int Run() {
     const std::vector<uint8_t> cal = Pixels(64, 1024);
     absl::StatusOr<formats::DeployableModel> m =
         CompileNetwork(**net, a, ds, cal.data(), 64, CompileOptions(), nullptr);
-    if (!m.ok()) return Fail(m.status());
+    if (!m.ok()) return CliFail(m.status());
     proto = *std::move(m);
   }
   absl::StatusOr<CompiledModel> lossless = CompiledModel::FromProto(proto, "bench model");
-  if (!lossless.ok()) return Fail(lossless.status());
+  if (!lossless.ok()) return CliFail(lossless.status());
   formats::HardwareConfig adc8 = proto.hardware();
   adc8.set_adc_bits(8);
   adc8.set_adc_range(formats::ADC_BIPOLAR);
   adc8.set_adc_shift_policy(formats::ADC_SHIFT_PER_LAYER);
   absl::StatusOr<formats::DeployableModel> adc8_proto = RetargetHardware(proto, adc8);
-  if (!adc8_proto.ok()) return Fail(adc8_proto.status());
+  if (!adc8_proto.ok()) return CliFail(adc8_proto.status());
   absl::StatusOr<CompiledModel> adc = CompiledModel::FromProto(*adc8_proto, "bench model (8-bit ADC)");
-  if (!adc.ok()) return Fail(adc.status());
+  if (!adc.ok()) return CliFail(adc.status());
 
   const CompiledModel& lm = *lossless;
   const std::string arch = absl::StrFormat("%s width %g", proto.architecture().arch(),
@@ -168,7 +165,7 @@ int Run() {
   absl::StatusOr<device::DeviceModel> device =
       device::DeviceModel::Create(proto.hardware().weight_bits(), proto.hardware().cell_bits(), sigma,
                                   formats::GAUSSIAN);
-  if (!device.ok()) return Fail(device.status());
+  if (!device.ok()) return CliFail(device.status());
 
   // Float: the trainer's inference with one variation instance.
   const std::string wanted = "," + absl::GetFlag(FLAGS_cases) + ",";
@@ -218,7 +215,7 @@ int Run() {
     po.prepare_fast_path = c.path == Path::kFast;
     absl::StatusOr<ProgrammedModel> pm;
     const double program_s = Seconds([&] { pm = ProgrammedModel::Program(*c.model, *device, po, nullptr); });
-    if (!pm.ok()) return Fail(pm.status());
+    if (!pm.ok()) return CliFail(pm.status());
     const std::vector<uint8_t> pixels = Pixels(c.images, c.model->image_size());
     const int workers = std::min(threads, c.images);
     std::vector<Sequencer> seqs;
@@ -227,7 +224,7 @@ int Run() {
       so.max_batch = batch;
       so.path = c.path;
       absl::StatusOr<Sequencer> s = Sequencer::Create(*c.model, so);
-      if (!s.ok()) return Fail(s.status());
+      if (!s.ok()) return CliFail(s.status());
       seqs.push_back(*std::move(s));
     }
     absl::Status failed;
@@ -247,7 +244,7 @@ int Run() {
       stats = InferenceStats();
       for (const InferenceStats& s : ws) stats.Add(s);
     }, &cpu);
-    if (!failed.ok()) return Fail(failed);
+    if (!failed.ok()) return CliFail(failed);
     struct rusage u;
     getrusage(RUSAGE_SELF, &u);
     absl::PrintF(

@@ -34,6 +34,7 @@
 #include "util/monte_carlo.h"
 #include "util/progress.h"
 #include "util/proto_io.h"
+#include "util/cli_error.h"
 #include "util/user_path.h"
 
 ABSL_FLAG(std::string, model, "", "Deployable model written by //firmware_model:compile.");
@@ -53,10 +54,6 @@ ABSL_FLAG(std::string, json, "", "Write the results as JSON here (optional).");
 namespace nftcim::firmware {
 namespace {
 
-int Fail(const absl::Status& s) {
-  absl::FPrintF(stderr, "error: %s\n", s.message());
-  return 2;
-}
 
 absl::StatusOr<std::vector<double>> ParseSigmas(const std::string& text, const char* flag) {
   std::vector<double> out;
@@ -74,32 +71,32 @@ absl::StatusOr<std::vector<double>> ParseSigmas(const std::string& text, const c
 
 int Run() {
   const std::string model_path = ResolveUserPath(absl::GetFlag(FLAGS_model));
-  if (model_path.empty()) return Fail(absl::InvalidArgumentError("--model is required"));
+  if (model_path.empty()) return CliFail(absl::InvalidArgumentError("--model is required"));
   const bool list = !absl::GetFlag(FLAGS_sigmas).empty();
   absl::StatusOr<std::vector<double>> sigmas =
       ParseSigmas(list ? absl::GetFlag(FLAGS_sigmas) : absl::GetFlag(FLAGS_sigma),
                   list ? "--sigmas" : "--sigma");
-  if (!sigmas.ok()) return Fail(sigmas.status());
+  if (!sigmas.ok()) return CliFail(sigmas.status());
   if (absl::GetFlag(FLAGS_runs) < 1) {
-    return Fail(absl::InvalidArgumentError(
+    return CliFail(absl::InvalidArgumentError(
         absl::StrCat("--runs must be >= 1, got ", absl::GetFlag(FLAGS_runs))));
   }
   if (absl::GetFlag(FLAGS_threads) < 1 || absl::GetFlag(FLAGS_threads) > 256) {
-    return Fail(absl::InvalidArgumentError(
+    return CliFail(absl::InvalidArgumentError(
         absl::StrCat("--threads must be in 1..256, got ", absl::GetFlag(FLAGS_threads))));
   }
   if (absl::GetFlag(FLAGS_batch) < 1 || absl::GetFlag(FLAGS_batch) > 4096) {
-    return Fail(absl::InvalidArgumentError(
+    return CliFail(absl::InvalidArgumentError(
         absl::StrCat("--batch must be in 1..4096, got ", absl::GetFlag(FLAGS_batch))));
   }
   absl::StatusOr<Path> path = ParsePath(absl::GetFlag(FLAGS_path));
-  if (!path.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("--path: ", path.status().message())));
+  if (!path.ok()) return CliFail(absl::InvalidArgumentError(absl::StrCat("--path: ", path.status().message())));
 
   formats::DeployableModel proto;
-  if (absl::Status s = ReadProto(model_path, &proto); !s.ok()) return Fail(s);
+  if (absl::Status s = ReadProto(model_path, &proto); !s.ok()) return CliFail(s);
   // Validate before re-targeting, so a bad file is reported as such.
   if (absl::StatusOr<CompiledModel> m = CompiledModel::FromProto(proto, model_path); !m.ok()) {
-    return Fail(m.status());
+    return CliFail(m.status());
   }
   const int32_t adc_bits = absl::GetFlag(FLAGS_adc_bits);
   if (adc_bits >= 0 && static_cast<uint32_t>(adc_bits) != proto.hardware().adc_bits()) {
@@ -115,24 +112,24 @@ int Run() {
     }
     absl::StatusOr<formats::DeployableModel> re = RetargetHardware(proto, hw);
     if (!re.ok()) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat("--adc_bits=", adc_bits, ": ",
+      return CliFail(absl::InvalidArgumentError(absl::StrCat("--adc_bits=", adc_bits, ": ",
                                                           re.status().message())));
     }
     proto = *std::move(re);
   }
   absl::StatusOr<CompiledModel> model = CompiledModel::FromProto(proto, model_path);
-  if (!model.ok()) return Fail(model.status());
+  if (!model.ok()) return CliFail(model.status());
 
   absl::StatusOr<formats::DeviceModel> device_proto = DeviceOfModel(proto, absl::GetFlag(FLAGS_device));
-  if (!device_proto.ok()) return Fail(device_proto.status());
+  if (!device_proto.ok()) return CliFail(device_proto.status());
   absl::StatusOr<device::DeviceModel> device = device::DeviceModel::FromProto(*device_proto);
-  if (!device.ok()) return Fail(device.status());
+  if (!device.ok()) return CliFail(device.status());
 
   absl::StatusOr<data::LoadedDataset> ds = LoadModelTestSplit(
       proto, *model,
       absl::GetFlag(FLAGS_data_dir).empty() ? "" : ResolveUserPath(absl::GetFlag(FLAGS_data_dir)),
       absl::GetFlag(FLAGS_test_limit));
-  if (!ds.ok()) return Fail(ds.status());
+  if (!ds.ok()) return CliFail(ds.status());
 
   EmulatorMcOptions options;
   options.sigmas = *sigmas;
@@ -149,7 +146,7 @@ int Run() {
   absl::StatusOr<EmulatorMcResult> mc = EmulatorMonteCarlo(*model, ds->test, *device, options);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   bar.Finish("");
-  if (!mc.ok()) return Fail(mc.status());
+  if (!mc.ok()) return CliFail(mc.status());
 
   const formats::HardwareConfig& hw = proto.hardware();
   const std::string adc = hw.adc_bits() == 0 ? "lossless" : absl::StrCat(hw.adc_bits(), "-bit");
@@ -197,7 +194,7 @@ int Run() {
     if (absl::Status s = WriteFileAtomically(ResolveUserPath(absl::GetFlag(FLAGS_json)),
                                              McJson(mc->summaries, extra));
         !s.ok()) {
-      return Fail(s);
+      return CliFail(s);
     }
   }
   return 0;

@@ -21,6 +21,7 @@
 #include "firmware_model/model_inputs.h"
 #include "util/atomic_file.h"
 #include "util/proto_io.h"
+#include "util/cli_error.h"
 #include "util/user_path.h"
 
 ABSL_FLAG(std::string, model, "", "Deployable model written by //firmware_model:compile (required).");
@@ -42,53 +43,49 @@ ABSL_FLAG(std::string, out, "", "Output folder (created; required).");
 namespace nftcim::firmware {
 namespace {
 
-int Fail(const absl::Status& s) {
-  absl::FPrintF(stderr, "error: %s\n", s.message());
-  return 2;
-}
 
 int Run() {
   const std::string model_path = ResolveUserPath(absl::GetFlag(FLAGS_model));
-  if (model_path.empty()) return Fail(absl::InvalidArgumentError("--model is required"));
-  if (absl::GetFlag(FLAGS_out).empty()) return Fail(absl::InvalidArgumentError("--out is required"));
+  if (model_path.empty()) return CliFail(absl::InvalidArgumentError("--model is required"));
+  if (absl::GetFlag(FLAGS_out).empty()) return CliFail(absl::InvalidArgumentError("--out is required"));
   const int images = absl::GetFlag(FLAGS_images);
   if (images < 1 || images > 4096) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat("--images must be in 1..4096, got ", images)));
+    return CliFail(absl::InvalidArgumentError(absl::StrCat("--images must be in 1..4096, got ", images)));
   }
   const int first = absl::GetFlag(FLAGS_first_image);
   if (first < 0) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat("--first_image must be >= 0, got ", first)));
+    return CliFail(absl::InvalidArgumentError(absl::StrCat("--first_image must be >= 0, got ", first)));
   }
   const double sigma = absl::GetFlag(FLAGS_sigma);
   if (!(sigma >= 0) || sigma > 10) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat("--sigma must be in [0, 10], got ", sigma)));
+    return CliFail(absl::InvalidArgumentError(absl::StrCat("--sigma must be in [0, 10], got ", sigma)));
   }
 
   absl::StatusOr<std::string> model_bytes = ReadFileToString(model_path);
-  if (!model_bytes.ok()) return Fail(model_bytes.status());
+  if (!model_bytes.ok()) return CliFail(model_bytes.status());
   formats::DeployableModel proto;
-  if (absl::Status s = ReadProto(model_path, &proto); !s.ok()) return Fail(s);
+  if (absl::Status s = ReadProto(model_path, &proto); !s.ok()) return CliFail(s);
   if (absl::StatusOr<CompiledModel> m = CompiledModel::FromProto(proto, model_path); !m.ok()) {
-    return Fail(m.status());
+    return CliFail(m.status());
   }
   if (!absl::GetFlag(FLAGS_hw).empty()) {
     const std::string hw_path = ResolveUserPath(absl::GetFlag(FLAGS_hw));
     absl::StatusOr<formats::HardwareConfig> hw = emulator::LoadHardwareConfig(hw_path);
-    if (!hw.ok()) return Fail(hw.status());
+    if (!hw.ok()) return CliFail(hw.status());
     absl::StatusOr<formats::DeployableModel> re = RetargetHardware(proto, *hw);
     if (!re.ok()) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat("--hw=", hw_path, ": ", re.status().message())));
+      return CliFail(absl::InvalidArgumentError(absl::StrCat("--hw=", hw_path, ": ", re.status().message())));
     }
     proto = *std::move(re);
   }
   absl::StatusOr<CompiledModel> model = CompiledModel::FromProto(proto, model_path);
-  if (!model.ok()) return Fail(model.status());
+  if (!model.ok()) return CliFail(model.status());
 
   absl::StatusOr<formats::DeviceModel> device_proto = DeviceOfModel(proto, absl::GetFlag(FLAGS_device));
-  if (!device_proto.ok()) return Fail(device_proto.status());
+  if (!device_proto.ok()) return CliFail(device_proto.status());
   device_proto->set_sigma(sigma);
   absl::StatusOr<device::DeviceModel> device = device::DeviceModel::FromProto(*device_proto);
-  if (!device.ok()) return Fail(device.status());
+  if (!device.ok()) return CliFail(device.status());
 
   const int64_t image_size = model->image_size();
   std::vector<uint8_t> pixels;
@@ -97,11 +94,11 @@ int Run() {
   if (!absl::GetFlag(FLAGS_pixels).empty()) {
     const std::string path = ResolveUserPath(absl::GetFlag(FLAGS_pixels));
     absl::StatusOr<std::string> bytes = ReadFileToString(path);
-    if (!bytes.ok()) return Fail(bytes.status());
+    if (!bytes.ok()) return CliFail(bytes.status());
     const int64_t need = (int64_t{first} + images) * image_size;
     if (static_cast<int64_t>(bytes->size()) % image_size != 0 ||
         static_cast<int64_t>(bytes->size()) < need) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat(
+      return CliFail(absl::InvalidArgumentError(absl::StrCat(
           path, ": ", bytes->size(), " bytes; expected a multiple of the image size ", image_size,
           " (", model->in_channels(), "x", model->input_size(), "x", model->input_size(),
           " uint8) holding at least ", first + images, " images")));
@@ -115,17 +112,17 @@ int Run() {
         absl::GetFlag(FLAGS_data_dir).empty() ? "" : ResolveUserPath(absl::GetFlag(FLAGS_data_dir)),
         first + images);
     if (!ds.ok()) {
-      return Fail(absl::Status(ds.status().code(),
+      return CliFail(absl::Status(ds.status().code(),
                                absl::StrCat(ds.status().message(),
                                             " (or give the images as raw bytes with --pixels=FILE)")));
     }
     if (ds->test.num_images < first + images) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat(
+      return CliFail(absl::InvalidArgumentError(absl::StrCat(
           "the test split has ", ds->test.num_images, " images; --first_image=", first,
           " --images=", images, " needs ", first + images)));
     }
     if (ds->test.image_size() != image_size) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat("dataset images have ", ds->test.image_size(),
+      return CliFail(absl::InvalidArgumentError(absl::StrCat("dataset images have ", ds->test.image_size(),
                                                           " bytes, the model expects ", image_size)));
     }
     pixels.assign(ds->test.image(first), ds->test.image(first) + images * image_size);
@@ -155,7 +152,7 @@ int Run() {
   if (absl::Status s = WriteGoldenNetwork(*model, *device, pixels.data(), images,
                                           labels.empty() ? nullptr : labels.data(), o, out_dir, &m);
       !s.ok()) {
-    return Fail(s);
+    return CliFail(s);
   }
   int crossbar = 0;
   for (const formats::GoldenLayer& l : m.layers()) crossbar += l.kind() == "conv" || l.kind() == "linear";

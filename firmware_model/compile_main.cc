@@ -28,6 +28,7 @@
 #include "firmware_model/compiler.h"
 #include "trainer/checkpoint.h"
 #include "util/proto_io.h"
+#include "util/cli_error.h"
 #include "util/user_path.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "Checkpoint written by //trainer:train (required).");
@@ -50,26 +51,22 @@ ABSL_FLAG(bool, allow_accumulator_saturation, false,
 namespace nftcim::firmware {
 namespace {
 
-int Fail(const absl::Status& s) {
-  absl::FPrintF(stderr, "error: %s\n", s.message());
-  return 2;
-}
 
 int Run() {
   const std::string checkpoint_path = ResolveUserPath(absl::GetFlag(FLAGS_checkpoint));
   const std::string out_path = ResolveUserPath(absl::GetFlag(FLAGS_out));
-  if (checkpoint_path.empty()) return Fail(absl::InvalidArgumentError("--checkpoint is required"));
-  if (out_path.empty()) return Fail(absl::InvalidArgumentError("--out is required"));
+  if (checkpoint_path.empty()) return CliFail(absl::InvalidArgumentError("--checkpoint is required"));
+  if (out_path.empty()) return CliFail(absl::InvalidArgumentError("--out is required"));
   const int32_t n_cal = absl::GetFlag(FLAGS_calibration_images);
   if (n_cal < 1) {
-    return Fail(absl::InvalidArgumentError(
+    return CliFail(absl::InvalidArgumentError(
         absl::StrCat("--calibration_images must be >= 1, got ", n_cal)));
   }
   CompileOptions options;
   if (!absl::GetFlag(FLAGS_hw).empty()) {
     absl::StatusOr<formats::HardwareConfig> hw =
         emulator::LoadHardwareConfig(ResolveUserPath(absl::GetFlag(FLAGS_hw)));
-    if (!hw.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("--hw: ", hw.status().message())));
+    if (!hw.ok()) return CliFail(absl::InvalidArgumentError(absl::StrCat("--hw: ", hw.status().message())));
     options.hardware = *hw;
   }
   options.calibration_percentile = absl::GetFlag(FLAGS_calibration_percentile);
@@ -79,7 +76,7 @@ int Run() {
   options.checkpoint_path = absl::GetFlag(FLAGS_checkpoint);
 
   absl::StatusOr<formats::Checkpoint> ck = trainer::ReadCheckpoint(checkpoint_path);
-  if (!ck.ok()) return Fail(ck.status());
+  if (!ck.ok()) return CliFail(ck.status());
   data::LoadOptions load;
   load.dataset = ck->config().dataset().name();
   load.data_dir = absl::GetFlag(FLAGS_data_dir).empty() ? ck->config().data_dir()
@@ -89,16 +86,16 @@ int Run() {
   absl::StatusOr<data::ResizeMode> mode = data::ParseResizeMode(ck->config().dataset().geometry());
   if (mode.ok()) load.resize_mode = *mode;
   absl::StatusOr<data::LoadedDataset> ds = data::LoadDataset(load);
-  if (!ds.ok()) return Fail(ds.status());
+  if (!ds.ok()) return CliFail(ds.status());
 
   CompileReport report;
   absl::StatusOr<formats::DeployableModel> model = CompileCheckpoint(
       *ck, ds->train.pixels.data(), ds->train.num_images, options, &report);
   if (!model.ok()) {
-    return Fail(absl::Status(model.status().code(),
+    return CliFail(absl::Status(model.status().code(),
                              absl::StrCat("'", checkpoint_path, "': ", model.status().message())));
   }
-  if (absl::Status s = WriteBinaryProto(out_path, *model); !s.ok()) return Fail(s);
+  if (absl::Status s = WriteBinaryProto(out_path, *model); !s.ok()) return CliFail(s);
 
   const formats::HardwareConfig& hw = model->hardware();
   absl::PrintF("%s (%s width %g, %s) -> %s\n", absl::GetFlag(FLAGS_checkpoint),

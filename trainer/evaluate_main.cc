@@ -26,6 +26,7 @@
 #include "util/atomic_file.h"
 #include "util/monte_carlo.h"
 #include "util/progress.h"
+#include "util/cli_error.h"
 #include "util/user_path.h"
 
 ABSL_FLAG(std::string, checkpoint, "", "Checkpoint written by //trainer:train.");
@@ -57,53 +58,49 @@ absl::StatusOr<std::vector<double>> ParseSigmas(const std::string& text) {
   return out;
 }
 
-int Fail(const absl::Status& s) {
-  absl::FPrintF(stderr, "error: %s\n", s.message());
-  return 2;
-}
 
 int Run() {
   nn::SetNumThreads(absl::GetFlag(FLAGS_threads));
   if (absl::GetFlag(FLAGS_checkpoint).empty()) {
-    return Fail(absl::InvalidArgumentError("--checkpoint is required"));
+    return CliFail(absl::InvalidArgumentError("--checkpoint is required"));
   }
   if (absl::GetFlag(FLAGS_runs) < 1) {
-    return Fail(absl::InvalidArgumentError(
+    return CliFail(absl::InvalidArgumentError(
         absl::StrCat("--runs must be >= 1, got ", absl::GetFlag(FLAGS_runs))));
   }
   absl::StatusOr<std::vector<double>> sigmas = ParseSigmas(absl::GetFlag(FLAGS_sigmas));
-  if (!sigmas.ok()) return Fail(sigmas.status());
+  if (!sigmas.ok()) return CliFail(sigmas.status());
   const std::string checkpoint_path = ResolveUserPath(absl::GetFlag(FLAGS_checkpoint));
   absl::StatusOr<formats::Checkpoint> ck = ReadCheckpoint(checkpoint_path);
-  if (!ck.ok()) return Fail(ck.status());
+  if (!ck.ok()) return CliFail(ck.status());
   formats::DeviceModel device_proto = ck->config().device();
   if (!absl::GetFlag(FLAGS_device).empty()) {
     absl::StatusOr<formats::DevicePreset> p = device::ParsePreset(absl::GetFlag(FLAGS_device));
-    if (!p.ok()) return Fail(absl::InvalidArgumentError(absl::StrCat("--device: ", p.status().message())));
+    if (!p.ok()) return CliFail(absl::InvalidArgumentError(absl::StrCat("--device: ", p.status().message())));
     device_proto.set_preset(*p);
   }
   absl::StatusOr<device::DeviceModel> device = device::DeviceModel::FromProto(device_proto);
-  if (!device.ok()) return Fail(device.status());
+  if (!device.ok()) return CliFail(device.status());
 
   absl::StatusOr<std::unique_ptr<NftTrainer>> model = NftTrainer::FromCheckpoint(*ck);
   if (!model.ok()) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
+    return CliFail(absl::InvalidArgumentError(absl::StrCat(
         "'", absl::GetFlag(FLAGS_checkpoint), "': ", model.status().message())));
   }
   const std::string split = absl::GetFlag(FLAGS_split);
   const int64_t held_out = absl::GetFlag(FLAGS_validation_split);
   const bool validation = split == "validation";
   if (!validation && split != "test") {
-    return Fail(absl::InvalidArgumentError(
+    return CliFail(absl::InvalidArgumentError(
         absl::StrCat("--split: unknown '", split, "'; expected test or validation")));
   }
   if (validation && held_out <= 0) {
-    return Fail(absl::InvalidArgumentError(absl::StrCat(
+    return CliFail(absl::InvalidArgumentError(absl::StrCat(
         "--split=validation needs --validation_split > 0 (the images //trainer:train held out), "
         "got ", held_out)));
   }
   if (!validation && held_out != 0) {
-    return Fail(absl::InvalidArgumentError("--validation_split only applies with --split=validation"));
+    return CliFail(absl::InvalidArgumentError("--validation_split only applies with --split=validation"));
   }
   data::LoadOptions load;
   load.dataset = ck->config().dataset().name();
@@ -118,11 +115,11 @@ int Run() {
       data::ParseResizeMode(ck->config().dataset().geometry());
   if (mode.ok()) load.resize_mode = *mode;
   absl::StatusOr<data::LoadedDataset> ds = data::LoadDataset(load);
-  if (!ds.ok()) return Fail(ds.status());
+  if (!ds.ok()) return CliFail(ds.status());
   if (validation) {
     data::RawDataset& train = ds->train;
     if (held_out >= train.num_images) {
-      return Fail(absl::InvalidArgumentError(absl::StrCat(
+      return CliFail(absl::InvalidArgumentError(absl::StrCat(
           "--validation_split must be below the ", train.num_images, " training images, got ",
           held_out)));
     }
@@ -133,7 +130,7 @@ int Run() {
     ds->test.labels.assign(train.labels.begin() + first, train.labels.end());
   }
   absl::StatusOr<EvalSet> test = EvalSet::Create(ds->test, ck->config().dataset(), 256);
-  if (!test.ok()) return Fail(test.status());
+  if (!test.ok()) return CliFail(test.status());
 
   int64_t total = 0;
   for (double s : *sigmas) total += s == 0 ? 1 : absl::GetFlag(FLAGS_runs);
@@ -154,7 +151,7 @@ int Run() {
                                   held_out)
                    : std::string());
     absl::Status s = WriteFileAtomically(ResolveUserPath(absl::GetFlag(FLAGS_json)), McJson(mc, extra));
-    if (!s.ok()) return Fail(s);
+    if (!s.ok()) return CliFail(s);
   }
   return 0;
 }
