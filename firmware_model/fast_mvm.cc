@@ -140,7 +140,7 @@ void FastMvmScratch::Reserve(const HardwareParams& params, int64_t batch, int64_
 
 FastMatrix FastMatrix::Build(const HardwareParams& params,
                              const emulator::ProgrammedMatrix& matrix, bool signed_inputs,
-                             const std::vector<int64_t>& gemm_row_order) {
+                             const std::vector<int64_t>& gemm_row_order, int gemm_segments) {
   FastMatrix f;
   f.matrix_ = &matrix;
   f.rows_ = matrix.rows();
@@ -196,7 +196,8 @@ FastMatrix FastMatrix::Build(const HardwareParams& params,
       f.weff_ = std::move(permuted);
     }
     if (f.lossless_single_gemm_ && params.activation_bits <= 8) {
-      f.int8_ = Int8Gemm::Pack(f.weff_.data(), f.rows_, f.outputs_, signed_inputs);
+      f.int8_ = Int8Gemm::Pack(f.weff_.data(), f.rows_, f.outputs_, signed_inputs,
+                               f.rows_ % gemm_segments == 0 ? gemm_segments : 1);
     }
     // Per-tile double GEMMs need the same bound per tile (R rows at most);
     // otherwise LosslessMvm falls back to int64 loops.

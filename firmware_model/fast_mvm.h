@@ -61,9 +61,13 @@ class FastMatrix {
   // inputs: an exact sum does not depend on the order of its terms, so the
   // caller may lay out its unrolled inputs however is cheapest (the
   // sequencer: kernel position major, channels contiguous).
+  // `gemm_segments`: the GEMM rows are that many equal runs (a convolution's
+  // kernel rows), which the int8 product packs so that each run can be read
+  // in place (Int8Gemm::Pack).
   static FastMatrix Build(const emulator::HardwareParams& params,
                           const emulator::ProgrammedMatrix& matrix, bool signed_inputs,
-                          const std::vector<int64_t>& gemm_row_order = {});
+                          const std::vector<int64_t>& gemm_row_order = {},
+                          int gemm_segments = 1);
 
   // y[b * y_stride + n] for n < outputs, b < batch: the same values and the
   // same `stats` increments as emulator::MatrixMvm with these options, for

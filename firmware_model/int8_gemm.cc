@@ -113,11 +113,16 @@ void Block(int n, const uint8_t* const* rows, int segments, int64_t seg_stride, 
 bool Int8Gemm::Supported() { return NFTCIM_HAVE_VNNI != 0; }
 
 std::optional<Int8Gemm> Int8Gemm::Pack(const double* w, int64_t rows, int64_t cols,
-                                       bool offset_inputs) {
+                                       bool offset_inputs, int segments) {
   if (!Supported() || rows < 1 || cols < 1 || rows >= 65536) return std::nullopt;
+  if (segments < 1 || rows % segments != 0) return std::nullopt;
   Int8Gemm g;
   g.k_ = rows;
-  g.k_padded_ = (rows + 3) / 4 * 4;
+  // Each of the `segments` runs of rows padded to whole groups of 4 (zero
+  // weights), so that a run can be read in place (MultiplySegments).
+  const int64_t run = rows / segments, run_padded = (run + 3) / 4 * 4;
+  g.segments_ = segments;
+  g.k_padded_ = segments * run_padded;
   g.n_ = cols;
   g.n_digits_padded_ = (3 * cols + kHalfPanel - 1) / kHalfPanel * kHalfPanel;
   g.offset_inputs_ = offset_inputs;
@@ -153,8 +158,9 @@ std::optional<Int8Gemm> Int8Gemm::Pack(const double* w, int64_t rows, int64_t co
           if (dc >= 3 * cols) continue;
           const int64_t q = dc / cols, n = dc % cols;
           for (int64_t b = 0; b < 4; ++b) {
-            const int64_t k = 4 * k4 + b;
-            if (k >= rows) continue;
+            const int64_t kp = 4 * k4 + b;  // padded row
+            if (kp % run_padded >= run) continue;
+            const int64_t k = kp / run_padded * run + kp % run_padded;
             panel[(k4 * (width / 16) + v) * 64 + lane * 4 + b] = digits[(q * rows + k) * cols + n];
           }
         }
@@ -171,7 +177,10 @@ void Int8Gemm::Multiply(const uint8_t* a, int64_t batch, int64_t* c, int64_t c_s
 }
 
 bool Int8Gemm::CanSegment(int segments) const {
-  return segments >= 1 && k_ == k_padded_ && k_ % (4 * static_cast<int64_t>(segments)) == 0;
+  if (segments < 1 || k_padded_ % (4 * static_cast<int64_t>(segments)) != 0) return false;
+  // Rows packed as padded runs can only be read as those runs; otherwise any
+  // split into whole groups of 4 works.
+  return segments == segments_ || k_ == k_padded_;
 }
 
 void Int8Gemm::MultiplySegments(const uint8_t* a, const int64_t* row_offset, int segments,

@@ -32,12 +32,18 @@ class Int8Gemm {
 
   // Packs the rows x cols matrix w (row-major; entries must be integers of
   // magnitude < 2^23) for inputs with `offset_inputs` (signed inputs + 128).
-  // nullopt when unsupported or a weight is out of range.
+  // With segments > 1 the rows are `segments` equal runs, each padded to a
+  // whole number of 4-row groups with zero weights: A's rows must then be
+  // laid out the same way (padded_rows() bytes, run s at s * padded_rows() /
+  // segments), which lets MultiplySegments read runs whose length is not a
+  // multiple of 4 (a 3x3 convolution over 1 channel: runs of 3 bytes; the
+  // byte read after each run meets a zero weight). nullopt when unsupported,
+  // a weight is out of range or rows is not a multiple of segments.
   static std::optional<Int8Gemm> Pack(const double* w, int64_t rows, int64_t cols,
-                                      bool offset_inputs);
+                                      bool offset_inputs, int segments = 1);
 
   // Rows of A, padded: A's row stride (a multiple of 4, >= rows; the padding
-  // columns of A must be 0).
+  // columns of A must be 0 unless the rows were packed as padded runs).
   int64_t padded_rows() const { return k_padded_; }
   int64_t cols() const { return n_; }
 
@@ -76,6 +82,7 @@ class Int8Gemm {
   void Recombine(const int32_t* partial, int64_t batch, int64_t* c, int64_t c_stride) const;
 
   int64_t k_ = 0, k_padded_ = 0, n_ = 0;
+  int segments_ = 1;  // runs the rows were packed as (Pack)
   // Digit columns: 3 * n_ padded to a multiple of 32 (int8_gemm.cc).
   int64_t n_digits_padded_ = 0;
   bool offset_inputs_ = false;

@@ -80,10 +80,16 @@ void CheckSegments(int segments, int64_t run, int64_t cols, int64_t batch, bool 
     const int64_t mag = static_cast<int64_t>(Next(&s) % 70000);
     v = static_cast<double>(Next(&s) % 2 ? mag : -mag);
   }
-  std::optional<Int8Gemm> g = Int8Gemm::Pack(w.data(), rows, cols, offset);
+  // Runs whose length is not a multiple of 4 are packed as padded runs.
+  std::optional<Int8Gemm> g = Int8Gemm::Pack(w.data(), rows, cols, offset, segments);
   if (!Int8Gemm::Supported()) GTEST_SKIP() << "no AVX-512 VNNI in this build";
   ASSERT_TRUE(g.has_value());
   ASSERT_TRUE(g->CanSegment(segments));
+  if (run % 4 != 0) {
+    EXPECT_EQ(g->padded_rows(), segments * ((run + 3) / 4 * 4));
+    // Padded runs can only be read as those runs.
+    EXPECT_FALSE(g->CanSegment(1));
+  }
   EXPECT_FALSE(g->CanSegment(static_cast<int>(rows)));  // runs of 1 byte
   EXPECT_FALSE(g->CanSegment(0));
   const int64_t stride = run + 13;  // runs are not adjacent
@@ -112,6 +118,11 @@ TEST(Int8GemmTest, SegmentedRowsExact) {
   CheckSegments(3, 96, 64, 6, true);
   CheckSegments(1, 20, 10, 3, false);
   CheckSegments(7, 4, 130, 11, true);
+  // A 3x3 convolution over 1 and 3 channels: runs of 3 and 9 bytes; the
+  // bytes read past each run (other pixels) meet zero weights.
+  CheckSegments(3, 3, 16, 13, true);
+  CheckSegments(3, 9, 20, 7, false);
+  CheckSegments(5, 6, 33, 5, true);
 }
 
 TEST(Int8GemmTest, RejectsNonIntegersAndHugeWeights) {
@@ -119,6 +130,8 @@ TEST(Int8GemmTest, RejectsNonIntegersAndHugeWeights) {
   EXPECT_FALSE(Int8Gemm::Pack(w.data(), 1, 1, false).has_value());
   w = {9e6};
   EXPECT_FALSE(Int8Gemm::Pack(w.data(), 1, 1, false).has_value());
+  w = {1, 2, 3};
+  EXPECT_FALSE(Int8Gemm::Pack(w.data(), 3, 1, false, 2).has_value());  // 3 rows in 2 runs
 }
 
 }  // namespace

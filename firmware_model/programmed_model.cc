@@ -51,7 +51,8 @@ absl::StatusOr<ProgrammedModel> ProgrammedModel::Program(const CompiledModel& mo
     for (int32_t index : model.crossbar_layers()) {
       const Layer& l = model.layers()[index];
       pm.fast_.push_back(FastMatrix::Build(params, *pm.matrices_[pm.slot_[index]], l.signed_inputs,
-                                           GemmRowOrder(l)));
+                                           GemmRowOrder(l),
+                                           l.kind == LayerKind::kConv ? l.kernel : 1));
     }
   }
   return pm;

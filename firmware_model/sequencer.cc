@@ -264,7 +264,9 @@ absl::StatusOr<Sequencer> Sequencer::Create(const CompiledModel& model, const Op
                                                  l.in_shape.channels);
         }
       }
-      s.in_u8_.assign(static_cast<size_t>(b * max_in), 0);
+      // (+64: a kernel row read in place may run up to 3 bytes past the
+      // last pixel, onto zero weights; Int8Gemm::Pack.)
+      s.in_u8_.assign(static_cast<size_t>(b * max_in + 64), 0);
       s.row_offset_.assign(static_cast<size_t>(entries), 0);
       // Three digit columns per output, padded to a panel (int8_gemm.cc).
       s.gemm_scratch_.reserve(static_cast<size_t>(entries * (3 * max_outputs + 64)));
@@ -341,8 +343,8 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
     // products (int8_gemm.h).
     const int64_t padded = i8->padded_rows();
     const uint8_t offset = l.signed_inputs ? 128 : 0;
-    // Kernel rows read in place when each is a whole number of 4-byte
-    // groups (every layer but a first one with 1 or 2 channels).
+    // Kernel rows read in place (Int8Gemm::MultiplySegments; packed as
+    // padded runs when k * C is not a multiple of 4).
     const bool in_place = conv && i8->CanSegment(l.kernel);
     const int64_t C = l.in_shape.channels;
     const int64_t Wp = l.in_shape.width + 2 * l.padding;
