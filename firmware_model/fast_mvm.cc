@@ -612,8 +612,9 @@ void FastMatrix::AdcMvmInt16Impl(const HardwareParams& params, const emulator::M
             const bool negate = signed_inputs_ && j == J - 1;
             // §5.1 for both arrays at once: `all` sums the driven rows'
             // codes, `pos` those in the positive array (masked add); the
-            // negative array's sum is the difference. Exact in int16 for up
-            // to int16_rows rows; more are summed in chunks widened to int32.
+            // negative array's sum is the difference. Up to short_rows rows
+            // wrap in int16 and are recovered from their window; longer
+            // slices are summed in chunks widened to int32.
             __m512i code[2][kP];
             if (n_rows <= short_rows) {
               __m512i all[kP], pos[kP];
