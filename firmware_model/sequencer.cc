@@ -77,42 +77,6 @@ void UnrollGemmOrder(const Layer& l, const int32_t* in, int64_t first_entry, int
   }
 }
 
-// The same in uint8 for the int8 GEMM: rows padded to `padded` with 0,
-// signed inputs offset by +128 (the GEMM subtracts it again). The padding
-// positions of §7.8 are the value 0, i.e. 128 when offset.
-void UnrollGemmOrderU8(const Layer& l, const uint8_t* in, int64_t first_entry, int64_t entries,
-                       int64_t padded, uint8_t offset, uint8_t* cols) {
-  const int k = l.kernel, C = l.in_shape.channels, H = l.in_shape.height, W = l.in_shape.width;
-  const int OW = l.out_shape.width;
-  const int64_t positions = l.positions();
-  for (int64_t e = 0; e < entries; ++e) {
-    const int64_t entry = first_entry + e;
-    const int64_t image = entry / positions;
-    const int64_t pos = entry % positions;
-    const int oy = static_cast<int>(pos / OW), ox = static_cast<int>(pos % OW);
-    const uint8_t* img = in + image * l.in_shape.size();
-    uint8_t* row = cols + e * padded;
-    // Kernel positions inside the image in x: [kx0, kx1).
-    const int ix0 = ox * l.stride - l.padding;
-    const int kx0 = std::max(0, -ix0), kx1 = std::min(k, W - ix0);
-    for (int ky = 0; ky < k; ++ky) {
-      const int iy = oy * l.stride + ky - l.padding;
-      uint8_t* __restrict dst = row + ky * k * C;
-      if (iy < 0 || iy >= H || kx1 <= kx0) {
-        std::memset(dst, offset, static_cast<size_t>(k) * C);
-        continue;
-      }
-      std::memset(dst, offset, static_cast<size_t>(kx0) * C);
-      // The inside kernel positions of this kernel row are one contiguous
-      // run of the HWC input (channels fastest), already converted.
-      std::memcpy(dst + kx0 * C, img + (static_cast<int64_t>(iy) * W + ix0 + kx0) * C,
-                  static_cast<size_t>(kx1 - kx0) * C);
-      std::memset(dst + kx1 * C, offset, static_cast<size_t>(k - kx1) * C);
-    }
-    std::memset(row + l.matrix_rows, 0, static_cast<size_t>(padded - l.matrix_rows));
-  }
-}
-
 // A convolution's input tensors (HWC, n images) as uint8 with the §7.8
 // padding made explicit: (H + 2p) x (W + 2p) x C per image, the border at
 // the value 0 (`offset` when inputs are offset), so that every kernel row
@@ -338,31 +302,23 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
     if (l.out_type != formats::ACTIVATION_INT32) stats->outputs_at_full_scale += top;
   };
   const Int8Gemm* i8 = fast && !hook_ ? fm->int8_gemm() : nullptr;
-  if (i8 != nullptr && !cols_u8_.empty() && rq.fast_ok) {
+  // A convolution's kernel rows are read in place (Int8Gemm::MultiplySegments;
+  // packed as padded runs when k * C is not a multiple of 4); a matrix
+  // packed otherwise takes the double GEMM below.
+  if (i8 != nullptr && !cols_u8_.empty() && rq.fast_ok && (!conv || i8->CanSegment(l.kernel))) {
     // Lossless and proven, 8-bit inputs: the exact product with 8-bit dot
     // products (int8_gemm.h).
     const int64_t padded = i8->padded_rows();
     const uint8_t offset = l.signed_inputs ? 128 : 0;
-    // Kernel rows read in place (Int8Gemm::MultiplySegments; packed as
-    // padded runs when k * C is not a multiple of 4).
-    const bool in_place = conv && i8->CanSegment(l.kernel);
     const int64_t C = l.in_shape.channels;
     const int64_t Wp = l.in_shape.width + 2 * l.padding;
     const int64_t padded_image = (l.in_shape.height + 2 * l.padding) * Wp * C;
-    if (in_place) {
-      PadToU8(l, in, n, offset, in_u8_.data());
-    } else if (conv) {
-      // Each activation appears in up to kernel^2 unrolled rows: convert
-      // (and offset) the input tensor to bytes once, then unroll by copying.
-      const int64_t values = n * l.in_shape.size();
-      uint8_t* __restrict dst = in_u8_.data();
-      for (int64_t i = 0; i < values; ++i) dst[i] = static_cast<uint8_t>(in[i] + offset);
-    }
+    if (conv) PadToU8(l, in, n, offset, in_u8_.data());
     const int64_t positions = l.positions();
     const int OW = l.out_shape.width;
     for (int64_t e0 = 0; e0 < total; e0 += options_.max_mvm_entries) {
       const int64_t batch = std::min(options_.max_mvm_entries, total - e0);
-      if (in_place) {
+      if (conv) {
         int64_t* offsets = row_offset_.data();
         for (int64_t e = 0; e < batch; ++e) {
           const int64_t image = (e0 + e) / positions, pos = (e0 + e) % positions;
@@ -371,18 +327,14 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
         }
         i8->Digits(in_u8_.data(), offsets, l.kernel, Wp * C, batch, &gemm_scratch_);
       } else {
-      uint8_t* xa = cols_u8_.data();
-      if (conv) {
-        UnrollGemmOrderU8(l, in_u8_.data(), e0, batch, padded, offset, xa);
-      } else {
+        uint8_t* xa = cols_u8_.data();
         for (int64_t e = 0; e < batch; ++e) {
           const int32_t* src = in + (e0 + e) * rows;
           uint8_t* dst = xa + e * padded;
           for (int64_t r = 0; r < rows; ++r) dst[r] = static_cast<uint8_t>(src[r] + offset);
           for (int64_t r = rows; r < padded; ++r) dst[r] = 0;
         }
-      }
-      i8->Digits(xa, nullptr, 1, 0, batch, &gemm_scratch_);
+        i8->Digits(xa, nullptr, 1, 0, batch, &gemm_scratch_);
       }
       fm->CountLosslessConversions(params, batch, &stats->mvm);
       int64_t sats = 0, top = 0;
