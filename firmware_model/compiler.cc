@@ -14,11 +14,11 @@
 #include "emulator/hardware_config.h"
 #include "emulator/programming.h"
 #include "firmware_model/float_graph.h"
-#include "trainer/variation.h"
 #include "firmware_model/model.h"
 #include "firmware_model/programmed_model.h"
 #include "firmware_model/sequencer.h"
 #include "trainer/nft_trainer.h"
+#include "trainer/variation.h"
 
 namespace nftcim::firmware {
 namespace {

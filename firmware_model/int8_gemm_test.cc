@@ -57,8 +57,9 @@ void CheckExact(int64_t rows, int64_t cols, int64_t batch, double big_share, boo
 }
 
 // Shapes that do not fill a 4-row group, a 6-row block or a 64-column
-// panel (96 and 30 digit columns end in a half panel); weights that need the third digit (|W| > 32639) in some or all
-// places; unsigned and offset (signed) inputs.
+// panel (96 and 30 digit columns end in a half panel); weights that need
+// the third digit (|W| > 32639) in some or all places; unsigned and offset
+// (signed) inputs.
 TEST(Int8GemmTest, ExactAgainstPlainLoops) {
   CheckExact(37, 21, 13, 0.002, false);
   CheckExact(300, 70, 7, 0.05, true);
