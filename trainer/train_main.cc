@@ -5,8 +5,6 @@
 // with the Monte Carlo table at the training sigma. With no flags it trains
 // a small OVF model on Fashion-MNIST in a few minutes.
 
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -223,8 +221,8 @@ int Run() {
     trainer = std::move(*t);
   }
   const formats::RunConfig config = trainer->config();
-  if (::mkdir(out_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    absl::FPrintF(stderr, "error: cannot create --out directory '%s'\n", out_dir);
+  if (absl::Status s = MakeDirectories(out_dir); !s.ok()) {
+    absl::FPrintF(stderr, "error: --out: %s\n", s.message());
     return 2;
   }
   absl::StatusOr<EvalSet> test = EvalSet::Create(ds->test, config.dataset(), 256);
