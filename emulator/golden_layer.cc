@@ -12,6 +12,7 @@
 #include "emulator/fixed_point.h"
 #include "google/protobuf/text_format.h"
 #include "util/atomic_file.h"
+#include "util/digest.h"
 
 namespace nftcim::emulator {
 namespace {
@@ -22,6 +23,42 @@ absl::Status Check(bool ok, const std::string& what) {
 }
 
 }  // namespace
+
+absl::Status GoldenFileWriter::Write(const std::string& path, absl::string_view contents) {
+  if (absl::Status s = WriteFileAtomically(absl::StrCat(dir_, "/", path), contents); !s.ok()) {
+    return s;
+  }
+  formats::FileDigest d;
+  d.set_path(path);
+  d.set_bytes(static_cast<int64_t>(contents.size()));
+  d.set_sha256(Sha256Hex(contents));
+  written_.push_back(std::move(d));
+  return absl::OkStatus();
+}
+
+void GoldenFileWriter::AddWritten(const std::string& prefix,
+                                  const std::vector<formats::FileDigest>& files) {
+  for (formats::FileDigest d : files) {
+    d.set_path(absl::StrCat(prefix, "/", d.path()));
+    written_.push_back(std::move(d));
+  }
+}
+
+std::vector<formats::FileDigest> GoldenFileWriter::Inventory() const {
+  std::vector<formats::FileDigest> v = written_;
+  std::sort(v.begin(), v.end(), [](const formats::FileDigest& a, const formats::FileDigest& b) {
+    return a.path() < b.path();
+  });
+  return v;
+}
+
+absl::StatusOr<std::string> GoldenManifestText(const google::protobuf::Message& manifest) {
+  std::string text;
+  google::protobuf::TextFormat::Printer printer;
+  if (!printer.PrintToString(manifest, &text)) return absl::InternalError("cannot print manifest");
+  return absl::StrCat("# proto-file: formats/golden_manifest.proto\n# proto-message: ",
+                      manifest.GetDescriptor()->full_name(), "\n", text);
+}
 
 void GoldenHexFile::Add(int64_t v) {
   const uint64_t u = static_cast<uint64_t>(v) & mask;
@@ -357,12 +394,9 @@ absl::Status WriteGoldenLayer(const GoldenLayerInput& in, const std::string& out
     files.push_back(std::move(f));
   }
 
-  int64_t bytes = 0;
+  GoldenFileWriter writer(out_dir);
   for (const GoldenHexFile& f : files) {
-    if (absl::Status s = WriteFileAtomically(absl::StrCat(out_dir, "/", f.meta->name()), f.text);
-        !s.ok())
-      return s;
-    bytes += static_cast<int64_t>(f.text.size());
+    if (absl::Status s = writer.Write(f.meta->name(), f.text); !s.ok()) return s;
   }
   // Verilog header with the set's parameters (tests/rtl/golden_tb.v).
   std::string vh = absl::StrCat(
@@ -374,21 +408,16 @@ absl::Status WriteGoldenLayer(const GoldenLayerInput& in, const std::string& out
       absl::StrFormat("`define GV_ADC_SIGNED %d\n`define GV_PRE_SHIFT %d\n`define GV_OUT_BITS %d\n",
                       adc_signed ? 1 : 0, pre_shift, out_bits),
       absl::StrFormat("`define GV_OUT_SIGNED %d\n", out_signed ? 1 : 0));
-  if (absl::Status s = WriteFileAtomically(absl::StrCat(out_dir, "/golden_params.vh"), vh); !s.ok())
-    return s;
-  bytes += static_cast<int64_t>(vh.size());
-  std::string text;
-  google::protobuf::TextFormat::Printer printer;
-  if (!printer.PrintToString(*m, &text)) return absl::InternalError("cannot print manifest");
-  text = absl::StrCat(
-      "# proto-file: formats/golden_manifest.proto\n# proto-message: nftcim.formats.GoldenManifest\n",
-      text);
-  if (absl::Status s = WriteFileAtomically(absl::StrCat(out_dir, "/manifest.textproto"), text); !s.ok())
-    return s;
-  bytes += static_cast<int64_t>(text.size());
+  if (absl::Status s = writer.Write("golden_params.vh", vh); !s.ok()) return s;
+  m->set_format_version(kGoldenFormatVersion);
+  m->clear_inventory();
+  for (formats::FileDigest& d : writer.Inventory()) *m->add_inventory() = std::move(d);
+  absl::StatusOr<std::string> text = GoldenManifestText(*m);
+  if (!text.ok()) return text.status();
+  if (absl::Status s = writer.Write("manifest.textproto", *text); !s.ok()) return s;
   if (output != nullptr) {
     output->outputs = std::move(out);
-    output->bytes = bytes;
+    output->files = writer.Inventory();
   }
   return absl::OkStatus();
 }

@@ -21,6 +21,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "emulator/crossbar.h"
 #include "emulator/crossbar_matrix.h"
 #include "emulator/hardware_config.h"
@@ -50,12 +52,36 @@ struct GoldenLayerInput {
   bool write_adc_codes = true;
 };
 
+// Format of the sets written here (GoldenManifest.format_version): 2 adds
+// the inventory of file sizes and SHA-256 digests.
+inline constexpr uint32_t kGoldenFormatVersion = 2;
+
 struct GoldenLayerOutput {
   // batch x outputs requantized outputs (§7.2-§7.3), row-major.
   std::vector<int64_t> outputs;
-  // Bytes written (all files of the set).
-  int64_t bytes = 0;
+  // Every file written, manifest.textproto included, sorted by path.
+  std::vector<formats::FileDigest> files;
 };
+
+// Writes the files of a golden set into one folder, each atomically, and
+// records each one's size and SHA-256 for the manifest's inventory.
+class GoldenFileWriter {
+ public:
+  explicit GoldenFileWriter(std::string dir) : dir_(std::move(dir)) {}
+  // `path` relative to the folder ('/'-separated; its folders must exist).
+  absl::Status Write(const std::string& path, absl::string_view contents);
+  // Records files another writer put under `prefix`/ (a subfolder).
+  void AddWritten(const std::string& prefix, const std::vector<formats::FileDigest>& files);
+  // What was written so far, sorted by path.
+  std::vector<formats::FileDigest> Inventory() const;
+
+ private:
+  std::string dir_;
+  std::vector<formats::FileDigest> written_;
+};
+
+// Prints a manifest as text with its proto-file / proto-message header.
+absl::StatusOr<std::string> GoldenManifestText(const google::protobuf::Message& manifest);
 
 // Computes and writes the set into `out_dir` (which must exist), every file
 // atomically. `manifest` must carry the caller's header (generator, command

@@ -2,8 +2,10 @@
 // "Network sets"):
 //   bazel run //emulator:golden -- --model=MODEL.pb --hw=CONFIG --sigma=0.1
 //       --seed=7 --images=4 --out=DIR
+//   bazel run //emulator:golden -- --verify=DIR [--model=MODEL.pb]
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "data/dataset.h"
 #include "device_model/device_model.h"
+#include "emulator/golden_verify.h"
 #include "emulator/hardware_config.h"
 #include "firmware_model/compiler.h"
 #include "firmware_model/golden_network.h"
@@ -22,6 +25,7 @@
 #include "util/atomic_file.h"
 #include "util/proto_io.h"
 #include "util/cli_error.h"
+#include "util/digest.h"
 #include "util/user_path.h"
 
 ABSL_FLAG(std::string, model, "", "Deployable model written by //firmware_model:compile (required).");
@@ -39,9 +43,45 @@ ABSL_FLAG(std::string, pixels, "",
           "--images of them are used.");
 ABSL_FLAG(bool, adc_codes, true, "Write the per-slice ADC codes (adc.hex, the largest files).");
 ABSL_FLAG(std::string, out, "", "Output folder (created; required).");
+ABSL_FLAG(std::string, verify, "",
+          "Instead of exporting: check the set in this folder (network or tile set) against its "
+          "manifest: every file's size and SHA-256, no other files, total_bytes, SHA256SUMS, every "
+          "hex file's line count, widths and value bits, the programming checksum recomputed from "
+          "gpos/gneg.hex, and the model hashes against --model (default: the manifest's model "
+          "path, if it exists). Exit status 1 on any difference.");
 
 namespace nftcim::firmware {
 namespace {
+
+int RunVerify() {
+  const std::string dir = ResolveUserPath(absl::GetFlag(FLAGS_verify));
+  emulator::GoldenVerifyOptions o;
+  o.model_path = ResolveUserPath(absl::GetFlag(FLAGS_model));
+  const char* cwd = std::getenv("BUILD_WORKING_DIRECTORY");
+  if (cwd != nullptr && *cwd != '\0') o.working_dir = cwd;
+  absl::StatusOr<emulator::GoldenVerifyReport> r = emulator::VerifyGoldenSet(dir, o);
+  if (!r.ok()) {
+    absl::FPrintF(stderr, "FAIL: %s\n", r.status().message());
+    return 1;
+  }
+  constexpr size_t kShown = 20;
+  for (size_t k = 0; k < r->problems.size() && k < kShown; ++k) {
+    absl::FPrintF(stderr, "FAIL: %s\n", r->problems[k]);
+  }
+  if (r->problems.size() > kShown) {
+    absl::FPrintF(stderr, "FAIL: ... and %d more problems\n", r->problems.size() - kShown);
+  }
+  absl::PrintF("%s %s: %d files (%d bytes) against the inventory, %d hex files (%d lines); "
+               "programming checksum %s; model %s\n",
+               r->kind, absl::GetFlag(FLAGS_verify), r->files, r->bytes, r->hex_files, r->hex_lines,
+               r->programming_checksum_checked ? "recomputed" : "not recomputed", r->model);
+  if (!r->ok()) {
+    absl::PrintF("FAILED: %d problem(s)\n", r->problems.size());
+    return 1;
+  }
+  absl::PrintF("OK\n");
+  return 0;
+}
 
 
 int Run() {
@@ -136,6 +176,7 @@ int Run() {
   o.write_adc_codes = absl::GetFlag(FLAGS_adc_codes);
   o.model_path = absl::GetFlag(FLAGS_model);
   o.model_fnv1a64 = Fnv1a64Hex(*model_bytes);
+  o.model_sha256 = Sha256Hex(*model_bytes);
   o.image_source = source;
   // The flags as given, so that the manifest reproduces the set.
   o.command_line = absl::StrCat(
@@ -171,11 +212,13 @@ int main(int argc, char** argv) {
       "Network-level golden vectors: every layer's crossbar intermediates, requantized outputs, "
       "logits and predictions of one programmed instance, as $readmemh files with a manifest.\n"
       "  bazel run //emulator:golden -- --model=MODEL.pb --hw=CONFIG --sigma=0.1 --seed=7 "
-      "--images=4 --out=DIR");
+      "--images=4 --out=DIR\n"
+      "  bazel run //emulator:golden -- --verify=DIR [--model=MODEL.pb]");
   std::vector<char*> rest = absl::ParseCommandLine(argc, argv);
   if (rest.size() > 1) {
     absl::FPrintF(stderr, "error: unexpected argument '%s'\n", rest[1]);
     return 2;
   }
+  if (!absl::GetFlag(FLAGS_verify).empty()) return nftcim::firmware::RunVerify();
   return nftcim::firmware::Run();
 }

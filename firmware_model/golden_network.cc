@@ -13,7 +13,6 @@
 #include "emulator/golden_layer.h"
 #include "firmware_model/programmed_model.h"
 #include "firmware_model/sequencer.h"
-#include "google/protobuf/text_format.h"
 #include "util/atomic_file.h"
 
 namespace nftcim::firmware {
@@ -55,15 +54,6 @@ absl::Status Mismatch(const Layer& l, int index, int64_t k, int64_t golden, int6
 }
 
 }  // namespace
-
-std::string Fnv1a64Hex(const std::string& bytes) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return absl::StrFormat("%016x", h);
-}
 
 absl::Status WriteGoldenNetwork(const CompiledModel& model, const device::DeviceModel& device,
                                 const uint8_t* pixels, int n, const int32_t* labels,
@@ -108,6 +98,7 @@ absl::Status WriteGoldenNetwork(const CompiledModel& model, const device::Device
   m.set_command_line(o.command_line);
   m.set_model(o.model_path);
   m.set_model_fnv1a64(o.model_fnv1a64);
+  m.set_model_sha256(o.model_sha256);
   m.set_model_format_version(model.proto().format_version());
   m.set_hardware_spec_version("docs/hardware-spec.md version 1");
   m.set_seed(o.seed);
@@ -118,7 +109,7 @@ absl::Status WriteGoldenNetwork(const CompiledModel& model, const device::Device
   m.set_image_source(o.image_source);
   m.set_programming_checksum(absl::StrFormat("%016x", pm->CodeChecksum()));
   m.set_adc_codes(o.write_adc_codes);
-  int64_t total_bytes = 0;
+  emulator::GoldenFileWriter writer(out_dir);
 
   std::vector<std::pair<std::string, std::string>> top_files;  // name, text
   {
@@ -155,8 +146,7 @@ absl::Status WriteGoldenNetwork(const CompiledModel& model, const device::Device
     top_files.emplace_back(f.meta->name(), std::move(f.text));
   }
   for (const auto& [name, text] : top_files) {
-    if (absl::Status s = WriteFileAtomically(absl::StrCat(out_dir, "/", name), text); !s.ok()) return s;
-    total_bytes += static_cast<int64_t>(text.size());
+    if (absl::Status s = writer.Write(name, text); !s.ok()) return s;
   }
 
   const std::vector<Layer>& layers = model.layers();
@@ -212,7 +202,7 @@ absl::Status WriteGoldenNetwork(const CompiledModel& model, const device::Device
       }
       for (int64_t k = 0; k < out_values; ++k)
         if (out.outputs[k] != seq_out[k]) return Mismatch(l, i, k, out.outputs[k], seq_out[k]);
-      total_bytes += out.bytes;
+      writer.AddWritten(dir_name, out.files);
       for (const formats::GoldenFile& f : lm.files()) {
         if (f.name() == "out.hex") {
           *gl->mutable_output() = f;
@@ -235,9 +225,8 @@ absl::Status WriteGoldenNetwork(const CompiledModel& model, const device::Device
           {{"image", n}, {"y", l.out_shape.height}, {"x", l.out_shape.width}, {"c", l.out_shape.channels}},
           bits, is_signed);
       for (int64_t k = 0; k < out_values; ++k) f.Add(seq_out[k]);
-      if (absl::Status s = WriteFileAtomically(absl::StrCat(dir, "/output.hex"), f.text); !s.ok())
+      if (absl::Status s = writer.Write(absl::StrCat(dir_name, "/output.hex"), f.text); !s.ok())
         return s;
-      total_bytes += static_cast<int64_t>(f.text.size());
       *gl->mutable_output() = *f.meta;
       gl->mutable_output()->set_name(absl::StrCat(dir_name, "/output.hex"));
     }
@@ -253,15 +242,23 @@ absl::Status WriteGoldenNetwork(const CompiledModel& model, const device::Device
     }
   }
 
+  // SHA256SUMS: the inventory so far in sha256sum's format, so that the set
+  // can be checked with coreutils alone (`sha256sum -c SHA256SUMS`).
+  std::string sums;
+  for (const formats::FileDigest& d : writer.Inventory()) {
+    absl::StrAppend(&sums, d.sha256(), "  ", d.path(), "\n");
+  }
+  if (absl::Status s = writer.Write("SHA256SUMS", sums); !s.ok()) return s;
+  int64_t total_bytes = 0;
+  for (formats::FileDigest& d : writer.Inventory()) {
+    total_bytes += d.bytes();
+    *m.add_inventory() = std::move(d);
+  }
   m.set_total_bytes(total_bytes);
-  std::string text;
-  google::protobuf::TextFormat::Printer printer;
-  if (!printer.PrintToString(m, &text)) return absl::InternalError("cannot print manifest");
-  text = absl::StrCat(
-      "# proto-file: formats/golden_manifest.proto\n"
-      "# proto-message: nftcim.formats.GoldenNetworkManifest\n",
-      text);
-  if (absl::Status s = WriteFileAtomically(absl::StrCat(out_dir, "/manifest.textproto"), text); !s.ok())
+  absl::StatusOr<std::string> text = emulator::GoldenManifestText(m);
+  if (!text.ok()) return text.status();
+  if (absl::Status s = WriteFileAtomically(absl::StrCat(out_dir, "/manifest.textproto"), *text);
+      !s.ok())
     return s;
   if (manifest_out != nullptr) *manifest_out = m;
   return absl::OkStatus();

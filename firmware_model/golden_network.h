@@ -24,7 +24,9 @@
 
 namespace nftcim::firmware {
 
-inline constexpr uint32_t kGoldenNetworkFormatVersion = 1;
+// 2: the manifest's inventory (every file's size and SHA-256), model_sha256
+// and SHA256SUMS.
+inline constexpr uint32_t kGoldenNetworkFormatVersion = 2;
 
 struct GoldenNetworkOptions {
   uint64_t seed = 1;             // of the variation instance
@@ -33,6 +35,7 @@ struct GoldenNetworkOptions {
   std::string command_line;
   std::string model_path;
   std::string model_fnv1a64;
+  std::string model_sha256;
   std::string image_source;
 };
 
@@ -43,9 +46,6 @@ absl::Status WriteGoldenNetwork(const CompiledModel& model, const device::Device
                                 const uint8_t* pixels, int n, const int32_t* labels,
                                 const GoldenNetworkOptions& options, const std::string& out_dir,
                                 formats::GoldenNetworkManifest* manifest);
-
-// FNV-1a 64 of a byte string, as 16 hex digits (model fingerprints).
-std::string Fnv1a64Hex(const std::string& bytes);
 
 }  // namespace nftcim::firmware
 

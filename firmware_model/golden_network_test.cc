@@ -6,12 +6,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "device_model/device_model.h"
+#include "emulator/golden_layer.h"
+#include "emulator/golden_verify.h"
 #include "firmware_model/model.h"
 #include "firmware_model/programmed_model.h"
 #include "firmware_model/sequencer.h"
 #include "firmware_model/test_networks.h"
 #include "gtest/gtest.h"
 #include "util/atomic_file.h"
+#include "util/digest.h"
 
 namespace nftcim::firmware {
 namespace {
@@ -89,6 +92,64 @@ TEST(GoldenNetwork, SameInputsSameBytesAndLogitsOfEveryPath) {
   for (int32_t v : logits) expect += absl::StrFormat("%08x\n", static_cast<uint32_t>(v));
   EXPECT_EQ(*ReadFileToString(Dir("a") + "/logits.hex"), expect);
   EXPECT_EQ(m.programming_checksum(), absl::StrFormat("%016x", pm->CodeChecksum()));
+}
+
+// The export's own manifest verifies: every file in the inventory, the
+// programming checksum recomputed from gpos/gneg.hex of every layer (with
+// several row tiles) equals ProgrammedModel::CodeChecksum, the model hashes
+// are those of the model file; a changed checksum or model is caught.
+TEST(GoldenNetwork, ExportVerifiesAgainstItsManifest) {
+  for (const char* arch : {"vgg8", "resnet18"}) {
+    Fixture f = Make(arch, 8);
+    const std::string model_file = Dir(absl::StrCat(arch, "_model.pb"));
+    std::string bytes;
+    f.model.proto().SerializeToString(&bytes);
+    ASSERT_TRUE(WriteFileAtomically(model_file, bytes).ok());
+    GoldenNetworkOptions o;
+    o.seed = 5;
+    o.model_path = model_file;
+    o.model_fnv1a64 = Fnv1a64Hex(bytes);
+    o.model_sha256 = Sha256Hex(bytes);
+    const std::string dir = Dir(absl::StrCat(arch, "_verify"));
+    formats::GoldenNetworkManifest m;
+    ASSERT_TRUE(WriteGoldenNetwork(f.model, f.device, f.pixels.data(), 2, nullptr, o, dir, &m).ok());
+    EXPECT_EQ(m.format_version(), kGoldenNetworkFormatVersion);
+    bool several_row_tiles = false;
+    for (const Layer& l : f.model.layers())
+      several_row_tiles |= l.uses_crossbar() && l.matrix_rows > f.model.params().array_rows;
+    EXPECT_TRUE(several_row_tiles) << arch;
+
+    emulator::GoldenVerifyOptions vo;
+    vo.model_path = model_file;
+    absl::StatusOr<emulator::GoldenVerifyReport> r = emulator::VerifyGoldenSet(dir, vo);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->ok()) << (r->problems.empty() ? "" : r->problems[0]);
+    EXPECT_TRUE(r->programming_checksum_checked);
+    EXPECT_EQ(r->files, m.inventory_size());
+    EXPECT_EQ(r->bytes, m.total_bytes());
+    // Every file of the set but the manifest is in the inventory.
+    int64_t on_disk = 0;
+    for (const formats::FileDigest& d : m.inventory())
+      on_disk += static_cast<int64_t>(ReadFileToString(dir + "/" + d.path())->size());
+    EXPECT_EQ(on_disk, m.total_bytes());
+
+    vo.model_path = Dir("other_model.pb");
+    ASSERT_TRUE(WriteFileAtomically(vo.model_path, bytes + "x").ok());
+    r = emulator::VerifyGoldenSet(dir, vo);
+    ASSERT_TRUE(r.ok());
+    EXPECT_FALSE(r->ok());
+
+    formats::GoldenNetworkManifest changed = m;
+    changed.set_programming_checksum("0123456789abcdef");
+    ASSERT_TRUE(WriteFileAtomically(dir + "/manifest.textproto",
+                                    *emulator::GoldenManifestText(changed)).ok());
+    vo.model_path = model_file;
+    r = emulator::VerifyGoldenSet(dir, vo);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->problems.size(), 1u);
+    EXPECT_NE(r->problems[0].find("programming_checksum 0123456789abcdef"), std::string::npos)
+        << r->problems[0];
+  }
 }
 
 TEST(GoldenNetwork, SeedChangesCodesAndAdcCodesCanBeLeftOut) {

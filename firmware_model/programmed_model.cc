@@ -1,6 +1,7 @@
 #include "firmware_model/programmed_model.h"
 
 #include "absl/strings/str_cat.h"
+#include "util/digest.h"
 
 namespace nftcim::firmware {
 
@@ -59,23 +60,17 @@ absl::StatusOr<ProgrammedModel> ProgrammedModel::Program(const CompiledModel& mo
 }
 
 uint64_t ProgrammedModel::CodeChecksum() const {
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&h](uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) {
-      h ^= (v >> (8 * i)) & 0xFF;
-      h *= 1099511628211ull;
-    }
-  };
+  Fnv1a64 h;
   for (const auto& m : matrices_) {
     for (int64_t t = 0; t < m->row_tiles(); ++t) {
       for (int64_t u = 0; u < m->column_tiles(); ++u) {
         const emulator::ProgrammedTile& tile = m->tile(t, u);
-        for (int16_t c : tile.positive) mix(static_cast<uint16_t>(c), 2);
-        for (int16_t c : tile.negative) mix(static_cast<uint16_t>(c), 2);
+        for (int16_t c : tile.positive) h.UpdateLittleEndian(static_cast<uint16_t>(c), 2);
+        for (int16_t c : tile.negative) h.UpdateLittleEndian(static_cast<uint16_t>(c), 2);
       }
     }
   }
-  return h;
+  return h.value();
 }
 
 }  // namespace nftcim::firmware

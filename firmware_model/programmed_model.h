@@ -61,9 +61,13 @@ class ProgrammedModel {
   const emulator::ProgrammedMatrix& matrix(int layer) const { return *matrices_[slot_[layer]]; }
   const FastMatrix& fast(int layer) const { return fast_[slot_[layer]]; }
 
-  // FNV-1a over every code of every tile (positive then negative array),
-  // layer by layer: a compact fingerprint of the instance for tests and
-  // golden files.
+  // A fingerprint of the instance for tests and golden manifests: FNV-1a 64
+  // (offset basis 0xcbf29ce484222325, prime 0x100000001b3) over the bytes
+  // of every conductance code, each as 16-bit two's complement, low byte
+  // first; crossbar layers in order, tiles row-tile-major (t, then u), per
+  // tile the positive array then the negative one, each row-major over its
+  // used rows and columns (column = output * P + cell). gpos.hex and
+  // gneg.hex hold the same codes in layer-matrix order.
   uint64_t CodeChecksum() const;
 
  private:
