@@ -68,7 +68,7 @@ bin="$out/bin"
 mkdir -p "$bin"
 for t in train evaluate; do cp -f "bazel-bin/trainer/$t" "$bin/$t"; done
 cp -f bazel-bin/firmware_model/compile "$bin/compile"
-cp -f bazel-bin/emulator/emulate "$bin/emulate"
+cp -f bazel-bin/firmware_model/emulate "$bin/emulate"  # //emulator:emulate is an alias of it
 
 IFS=',' read -r -a method_list <<< "$methods"
 for m in "${method_list[@]}"; do

@@ -10,7 +10,7 @@ GOLDEN="${1:-}"
 OUT_ROOT="${2:-}"
 if [ -z "$GOLDEN" ]; then
   bazel build //emulator:golden
-  GOLDEN="$(bazel info bazel-bin)/emulator/golden"
+  GOLDEN="$(bazel info bazel-bin)/firmware_model/golden"  # //emulator:golden is an alias of it
 fi
 for manifest in tests/golden/*/vectors/manifest.textproto; do
   set_dir=$(dirname "$manifest")
