@@ -1,8 +1,9 @@
 #ifndef NFTCIM_DATA_PRNG_H_
 #define NFTCIM_DATA_PRNG_H_
 
-// Small, fully specified random number generators for data ordering and
-// augmentation.
+// Fully specified random numbers for data ordering and augmentation, on the
+// generators of rng/ (the one package of ours data/ depends on: it has no
+// project semantics, only published integer recipes).
 //
 // Why not <random>: std::shuffle and std::uniform_int_distribution are
 // implementation-defined, so the same seed gives different epochs under
@@ -13,35 +14,24 @@
 #include <cstdint>
 #include <vector>
 
+#include "rng/xoshiro256.h"
+
 namespace nftcim::data {
 
-// SplitMix64 (Steele, Lea, Flood 2014; constants as in Vigna's reference).
-// Used both as a generator and, through Mix64, as a hash to derive independent
-// seeds from tuples such as (seed, epoch, image index).
-class SplitMix64 {
- public:
-  explicit SplitMix64(uint64_t state) : state_(state) {}
-  uint64_t Next();
-
- private:
-  uint64_t state_;
-};
-
-// The SplitMix64 output function: a bijective 64-bit mixer.
-uint64_t Mix64(uint64_t x);
-
 // Derives a seed for one purpose from a run seed and up to three coordinates.
-// Each value is absorbed through Mix64 in turn, so (a, b) and (b, a) differ
+// Each value is absorbed through the SplitMix64 mixer (rng/splitmix64.h) in
+// turn, so (a, b) and (b, a) differ
 // and no coordinate can cancel another.
 uint64_t DeriveSeed(uint64_t seed, uint64_t purpose, uint64_t a = 0,
                     uint64_t b = 0);
 
-// xoshiro256** 1.0 (Blackman and Vigna), seeded by four SplitMix64 outputs as
-// its authors recommend. The workhorse for Fisher-Yates shuffles.
+// xoshiro256** 1.0 (rng/xoshiro256.h), seeded by the first four outputs of
+// SplitMix64(seed) as its authors recommend. The workhorse for Fisher-Yates
+// shuffles.
 class Xoshiro256 {
  public:
   explicit Xoshiro256(uint64_t seed);
-  uint64_t Next();
+  uint64_t Next() { return g_.Next(); }
 
   // Uniform integer in [0, bound), bound > 0, without modulo bias: outputs
   // below 2^64 mod bound are rejected, then the remainder is taken. Rejection
@@ -49,7 +39,9 @@ class Xoshiro256 {
   uint64_t Below(uint64_t bound);
 
  private:
-  uint64_t s_[4];
+  static rng::Xoshiro256StarStar Seeded(uint64_t seed);
+
+  rng::Xoshiro256StarStar g_;
 };
 
 // A uniformly random permutation of 0..n-1 from Fisher-Yates (Durstenfeld's

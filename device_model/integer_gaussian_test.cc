@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "device_model/random.h"
+#include "rng/philox.h"
 #include "gtest/gtest.h"
 
 namespace nftcim::device {
@@ -15,7 +15,7 @@ constexpr double kQ24 = 16777216.0;
 // 64 uniform bits from one Philox block, as the emulator draws them: words 0
 // and 1 of Philox4x32({i, 0, 0, 0}, seed).
 uint64_t Bits(uint64_t seed, uint32_t i) {
-  const PhiloxCounter r = Philox4x32(
+  const rng::PhiloxCounter r = rng::Philox4x32(
       {i, 0, 0, 0}, {static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32)});
   return (static_cast<uint64_t>(r[1]) << 32) | r[0];
 }

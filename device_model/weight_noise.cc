@@ -36,7 +36,7 @@ void ApplyVariationWithNormals(const DeviceModel& device, const float* w, int64_
 }
 
 void ApplyVariation(const DeviceModel& device, const float* w, int64_t n,
-                    const PhiloxStream& stream, float* scratch, float* out) {
+                    const rng::PhiloxStream& stream, float* scratch, float* out) {
   if (device.sigma() == 0) {
     for (int64_t i = 0; i < n; ++i) out[i] = w[i];
     return;

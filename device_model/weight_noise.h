@@ -29,7 +29,7 @@ void ApplyVariationWithNormals(const DeviceModel& device, const float* w, int64_
 // Same with z drawn from `stream` (element i of the stream for weight i).
 // `scratch` must hold n floats (it receives the standard normals).
 void ApplyVariation(const DeviceModel& device, const float* w, int64_t n,
-                    const PhiloxStream& stream, float* scratch, float* out);
+                    const rng::PhiloxStream& stream, float* scratch, float* out);
 
 }  // namespace nftcim::device
 

@@ -24,7 +24,7 @@ void CheckEmpiricalStd(formats::DevicePreset preset) {
   std::vector<double> sum_sq(n, 0);
   std::vector<float> out(n), scratch(n);
   for (int t = 0; t < draws; ++t) {
-    ApplyVariation(d, w.data(), n, PhiloxStream(5, StreamId({static_cast<uint64_t>(t)})),
+    ApplyVariation(d, w.data(), n, rng::PhiloxStream(5, StreamId({static_cast<uint64_t>(t)})),
                    scratch.data(), out.data());
     for (int i = 0; i < n; ++i) sum_sq[i] += std::pow(out[i] - w[i], 2);
   }
@@ -67,7 +67,7 @@ TEST(WeightNoiseTest, SharedNormalsScaleWithSigma) {
   // the ratio of the sigmas.
   const std::vector<float> w = {0.3f, -0.7f, 1.0f, 0.01f};
   std::vector<float> z(4), a(4), b(4);
-  StandardNormals(PhiloxStream(1, 1), 4, z.data());
+  StandardNormals(rng::PhiloxStream(1, 1), 4, z.data());
   ApplyVariationWithNormals(Make(0.1, formats::FEFET2), w.data(), 4, z.data(), a.data());
   ApplyVariationWithNormals(Make(0.3, formats::FEFET2), w.data(), 4, z.data(), b.data());
   for (int i = 0; i < 4; ++i) EXPECT_NEAR((b[i] - w[i]), 3 * (a[i] - w[i]), 1e-5);

@@ -13,6 +13,7 @@
 #include "emulator/programming.h"
 #include "formats/device_model.pb.h"
 #include "formats/hardware_config.pb.h"
+#include "rng/splitmix64.h"
 
 namespace nftcim::emulator::testing {
 
@@ -25,16 +26,16 @@ device::DeviceModel DeviceOrDie(const HardwareParams& params, double sigma,
 CellStdCodes StdCodesOrDie(const HardwareParams& params, double sigma,
                            formats::DevicePreset preset = formats::GAUSSIAN);
 
-// A small deterministic generator (splitmix64) for test data.
+// A small deterministic generator (SplitMix64) for test data.
 class TestRng {
  public:
-  explicit TestRng(uint64_t seed) : state_(seed) {}
-  uint64_t Next();
+  explicit TestRng(uint64_t seed) : g_(seed) {}
+  uint64_t Next() { return g_.Next(); }
   // Uniform in [lo, hi].
   int64_t Uniform(int64_t lo, int64_t hi);
 
  private:
-  uint64_t state_;
+  rng::SplitMix64 g_;
 };
 
 // rows x outputs signed weight codes in -(2^M-1) .. 2^M-1, about

@@ -17,27 +17,23 @@
 #include "emulator/hardware_config.h"
 #include "emulator/periphery.h"
 #include "emulator/programming.h"
+#include "rng/splitmix64.h"
 
 namespace nftcim::emulator {
 namespace {
 
-// splitmix64: the generator of the weights, inputs and periphery constants.
+// SplitMix64: the generator of the weights, inputs and periphery constants.
 class Rng {
  public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
+  explicit Rng(uint64_t seed) : g_(seed) {}
+  uint64_t Next() { return g_.Next(); }
   // Uniform in [lo, hi] (hi - lo < 2^32; the modulo bias is irrelevant).
   int64_t Uniform(int64_t lo, int64_t hi) {
     return lo + static_cast<int64_t>(Next() % static_cast<uint64_t>(hi - lo + 1));
   }
 
  private:
-  uint64_t state_;
+  rng::SplitMix64 g_;
 };
 
 int BitLength(uint64_t v) {

@@ -16,6 +16,7 @@
 #include "absl/strings/str_split.h"
 #include "formats/golden_manifest.pb.h"
 #include "util/atomic_file.h"
+#include "rng/fnv1a.h"
 #include "util/digest.h"
 #include "util/proto_io.h"
 
@@ -211,7 +212,7 @@ void CheckLayerInventory(const formats::GoldenManifest& lm, const std::string& f
 // FNV-1a 64 over each tile's positive then negative codes (16-bit two's
 // complement, low byte first), tiles row-tile-major, layers in order.
 void AddTileCodes(const formats::GoldenManifest& lm, const std::vector<int64_t>& gpos,
-                  const std::vector<int64_t>& gneg, Fnv1a64* h) {
+                  const std::vector<int64_t>& gneg, rng::Fnv1a64* h) {
   const int64_t rows = lm.rows(), nc = lm.outputs() * lm.cells_per_weight();
   const int64_t tile_rows = lm.hardware().array_rows();
   const int64_t tile_cols = int64_t{lm.outputs_per_tile()} * lm.cells_per_weight();
@@ -305,7 +306,7 @@ void VerifyNetworkSet(const std::string& dir, const formats::GoldenNetworkManife
   }
   for (const formats::GoldenFile& f : m.files()) v.CheckHex(f.name(), f);
 
-  Fnv1a64 checksum;
+  rng::Fnv1a64 checksum;
   bool checksum_complete = true;
   int crossbar_layers = 0;
   for (const formats::GoldenLayer& l : m.layers()) {

@@ -6,7 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "device_model/integer_gaussian.h"
-#include "device_model/random.h"
+#include "rng/philox.h"
 #include "emulator/fixed_point.h"
 #include "util/parallel.h"
 
@@ -50,7 +50,7 @@ absl::StatusOr<CellStdCodes> MakeCellStdCodes(const HardwareParams& params,
 
 uint64_t CellRandomBits(const ProgrammingKey& key, ArraySide side, uint32_t row,
                         uint32_t column) {
-  const device::PhiloxCounter r = device::Philox4x32(
+  const rng::PhiloxCounter r = rng::Philox4x32(
       {row, column, key.layer, kCellCounterTag | static_cast<uint32_t>(side)},
       {static_cast<uint32_t>(key.seed), static_cast<uint32_t>(key.seed >> 32)});
   return (static_cast<uint64_t>(r[1]) << 32) | r[0];

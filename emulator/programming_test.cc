@@ -8,6 +8,7 @@
 #include "emulator/crossbar_matrix.h"
 #include "emulator/crossbar_test_util.h"
 #include "gtest/gtest.h"
+#include "rng/fnv1a.h"
 
 namespace nftcim::emulator {
 namespace {
@@ -231,17 +232,17 @@ TEST(ProgrammingTest, KnownTileChecksum) {
   const CellStdCodes s = StdCodesOrDie(p, 0.25, formats::FEFET2);
   const std::vector<int16_t> w = RandomWeightCodes(p, 64, 16, 3);
   const ProgrammedTile t = ProgramTileOrDie(p, s, w, 64, 16, {20240601, 7});
-  uint64_t h = 1469598103934665603ull;  // FNV-1a over the codes
+  rng::Fnv1a64 h;  // over the codes, 16-bit two's complement, low byte first
   for (const std::vector<int16_t>* v : {&t.positive, &t.negative}) {
-    for (int16_t code : *v) {
-      h = (h ^ static_cast<uint16_t>(code)) * 1099511628211ull;
-    }
+    for (int16_t code : *v) h.UpdateLittleEndian(static_cast<uint16_t>(code), 2);
   }
   // Cross-checked against an independent Python implementation of
   // hardware-spec §2.3 and §3 (Philox, the §3.3 sampler, the code formula).
   EXPECT_EQ(s.std_q16, (std::vector<int32_t>{8483398, 16966795, 16966795, 8483398}));
   EXPECT_EQ(t.Code(ArraySide::kPositive, 0, 0), 21);
-  EXPECT_EQ(h, 10040994749197316705ull);
+  // The standard FNV-1a 64 of the codes; the same codes hashed to
+  // 10040994749197316705 under the earlier test's own 16-bit FNV variant.
+  EXPECT_EQ(h.value(), 14338189930605784369ull);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "experiments/config.h"
+#include "rng/fnv1a.h"
 
 namespace nftcim::experiments {
 namespace {
@@ -137,12 +138,9 @@ const char* StageName(Stage stage) {
 }
 
 std::string Fingerprint(const std::string& text) {
-  uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return absl::StrFormat("%08x", static_cast<uint32_t>(h >> 32));
+  rng::Fnv1a64 h;
+  h.Update(text.data(), text.size());
+  return absl::StrFormat("%08x", static_cast<uint32_t>(h.value() >> 32));
 }
 
 int64_t TrainImages(const Experiment& e) {

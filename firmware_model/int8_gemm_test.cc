@@ -4,22 +4,18 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "rng/splitmix64.h"
 
 namespace nftcim::firmware {
 namespace {
 
-uint64_t Next(uint64_t* s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
+uint64_t Next(rng::SplitMix64* s) { return s->Next(); }
 
 // Exact product against a plain int64 triple loop, for weights with a given
 // share of magnitudes above 2^15 (the sparse top digit) and inputs with and
 // without the +128 offset.
 void CheckExact(int64_t rows, int64_t cols, int64_t batch, double big_share, bool offset) {
-  uint64_t s = rows * 131 + cols * 7 + batch + (offset ? 1 : 0);
+  rng::SplitMix64 s(rows * 131 + cols * 7 + batch + (offset ? 1 : 0));
   std::vector<double> w(rows * cols);
   for (double& v : w) {
     const bool big = static_cast<double>(Next(&s) % 10000) < big_share * 10000;
@@ -75,7 +71,7 @@ TEST(Int8GemmTest, ExactAgainstPlainLoops) {
 // same exact product as the plain loops.
 void CheckSegments(int segments, int64_t run, int64_t cols, int64_t batch, bool offset) {
   const int64_t rows = segments * run;
-  uint64_t s = rows * 17 + cols * 5 + batch;
+  rng::SplitMix64 s(rows * 17 + cols * 5 + batch);
   std::vector<double> w(rows * cols);
   for (double& v : w) {
     const int64_t mag = static_cast<int64_t>(Next(&s) % 70000);

@@ -1,7 +1,7 @@
 #include "firmware_model/programmed_model.h"
 
 #include "absl/strings/str_cat.h"
-#include "util/digest.h"
+#include "rng/fnv1a.h"
 
 namespace nftcim::firmware {
 
@@ -60,7 +60,7 @@ absl::StatusOr<ProgrammedModel> ProgrammedModel::Program(const CompiledModel& mo
 }
 
 uint64_t ProgrammedModel::CodeChecksum() const {
-  Fnv1a64 h;
+  rng::Fnv1a64 h;
   for (const auto& m : matrices_) {
     for (int64_t t = 0; t < m->row_tiles(); ++t) {
       for (int64_t u = 0; u < m->column_tiles(); ++u) {

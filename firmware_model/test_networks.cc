@@ -5,19 +5,13 @@
 
 #include "emulator/hardware_config.h"
 #include "firmware_model/compiler.h"
+#include "rng/splitmix64.h"
 
 namespace nftcim::firmware::testing {
 namespace {
 
-uint64_t SplitMix(uint64_t* state) {
-  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // Uniform in [0, 1).
-double Uniform(uint64_t* state) { return (SplitMix(state) >> 11) * (1.0 / 9007199254740992.0); }
+double Uniform(rng::SplitMix64* g) { return (g->Next() >> 11) * (1.0 / 9007199254740992.0); }
 
 }  // namespace
 
@@ -36,7 +30,7 @@ std::unique_ptr<trainer::nn::Network> RandomNetwork(const std::string& arch, dou
     std::fprintf(stderr, "RandomNetwork: %s\n", net.status().ToString().c_str());
     std::abort();
   }
-  uint64_t state = seed * 7919 + 17;
+  rng::SplitMix64 state(seed * 7919 + 17);
   for (trainer::nn::Parameter* p : (*net)->Parameters()) {
     const bool bn = p->name.find("bn") != std::string::npos;
     if (bn && p->name.find(".weight") != std::string::npos) {
@@ -59,14 +53,14 @@ std::unique_ptr<trainer::nn::Network> RandomNetwork(const std::string& arch, dou
 
 std::vector<float> RandomImages(int64_t n, int channels, int size, uint64_t seed) {
   std::vector<float> x(static_cast<size_t>(n) * channels * size * size);
-  uint64_t state = seed;
+  rng::SplitMix64 state(seed);
   for (float& v : x) v = static_cast<float>(2.0 * Uniform(&state) - 0.8);
   return x;
 }
 
 std::vector<uint8_t> RandomPixels(int64_t n, int channels, int size, uint64_t seed) {
   std::vector<uint8_t> x(static_cast<size_t>(n) * channels * size * size);
-  uint64_t state = seed;
+  rng::SplitMix64 state(seed);
   for (int64_t i = 0; i < n; ++i) {
     // A bright blob at a random place over noise: some structure, some zeros.
     const int cy = static_cast<int>(Uniform(&state) * size);

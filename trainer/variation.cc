@@ -1,6 +1,7 @@
 #include "trainer/variation.h"
 
 #include "device_model/random.h"
+#include "rng/philox.h"
 #include "device_model/weight_noise.h"
 #include "trainer/nn/parallel.h"
 
@@ -24,7 +25,7 @@ StandardNormalDraw DrawStandardNormals(const std::vector<nn::Parameter*>& params
                                        uint64_t b) {
   StandardNormalDraw draw;
   draw.z.resize(params.size());
-  std::vector<device::PhiloxStream> streams;
+  std::vector<rng::PhiloxStream> streams;
   std::vector<Piece> pieces;
   for (size_t p = 0; p < params.size(); ++p) {
     streams.emplace_back(seed, device::StreamId({static_cast<uint64_t>(purpose), a, b, p}));

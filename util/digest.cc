@@ -110,8 +110,8 @@ std::string Sha256Hex(absl::string_view bytes) {
 }
 
 std::string Fnv1a64Hex(absl::string_view bytes) {
-  Fnv1a64 h;
-  h.Update(bytes);
+  rng::Fnv1a64 h;
+  h.Update(bytes.data(), bytes.size());
   return absl::StrFormat("%016x", h.value());
 }
 

@@ -4,9 +4,8 @@
 // Digests of byte strings, for fingerprints that others recompute:
 // - SHA-256 (FIPS 180-4), the digest coreutils' sha256sum prints: golden-set
 //   inventories and model files (docs/golden-vectors.md);
-// - FNV-1a 64 (Fowler/Noll/Vo: offset basis 0xcbf29ce484222325, prime
-//   0x100000001b3), cheap and streaming: programming checksums and the
-//   golden manifests' model_fnv1a64.
+// - FNV-1a 64 (rng/fnv1a.h, the one implementation), as hex: the golden
+//   manifests' model_fnv1a64.
 // Neither is meant to resist deliberate forgery.
 
 #include <array>
@@ -14,6 +13,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "rng/fnv1a.h"
 
 namespace nftcim {
 
@@ -35,27 +35,6 @@ class Sha256 {
 
 // The digest as 64 lower-case hex digits, as sha256sum prints it.
 std::string Sha256Hex(absl::string_view bytes);
-
-class Fnv1a64 {
- public:
-  void Update(absl::string_view bytes) {
-    for (unsigned char c : bytes) {
-      hash_ ^= c;
-      hash_ *= 0x100000001b3ull;
-    }
-  }
-  // The low `bytes` bytes of v, least significant first.
-  void UpdateLittleEndian(uint64_t v, int bytes) {
-    for (int i = 0; i < bytes; ++i) {
-      hash_ ^= (v >> (8 * i)) & 0xFF;
-      hash_ *= 0x100000001b3ull;
-    }
-  }
-  uint64_t value() const { return hash_; }
-
- private:
-  uint64_t hash_ = 0xcbf29ce484222325ull;
-};
 
 // FNV-1a 64 of `bytes` as 16 lower-case hex digits.
 std::string Fnv1a64Hex(absl::string_view bytes);

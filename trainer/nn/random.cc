@@ -2,36 +2,21 @@
 
 #include <cmath>
 
+#include "rng/splitmix64.h"
+
 namespace nftcim::trainer::nn {
 
-uint64_t SplitMix64(uint64_t* state) {
-  uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
+rng::Xoshiro256StarStar Rng::Keyed(uint64_t seed, uint64_t stream) {
+  // Key = mix(seed) combined with mix(stream), then four SplitMix64 words.
+  rng::SplitMix64 key(rng::SplitMix64Hash(seed) ^
+                      (rng::SplitMix64Hash(stream ^ 0x6A09E667F3BCC909ULL) * 0xD6E8FEB86659FD93ULL));
+  uint64_t s[4];
+  for (uint64_t& w : s) w = key.Next();
+  if ((s[0] | s[1] | s[2] | s[3]) == 0) s[0] = 1;  // never all zero
+  return rng::Xoshiro256StarStar(s[0], s[1], s[2], s[3]);
 }
 
-Rng::Rng(uint64_t seed, uint64_t stream) {
-  // Key = mix(seed) combined with mix(stream), then four splitmix64 words.
-  uint64_t a = seed;
-  uint64_t b = stream ^ 0x6A09E667F3BCC909ULL;
-  uint64_t key = SplitMix64(&a) ^ (SplitMix64(&b) * 0xD6E8FEB86659FD93ULL);
-  for (uint64_t& w : s_) w = SplitMix64(&key);
-  if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;  // never all zero
-}
-
-uint64_t Rng::Next() {
-  auto rotl = [](uint64_t x, int k) { return (x << k) | (x >> (64 - k)); };
-  const uint64_t result = rotl(s_[1] * 5, 7) * 9;
-  const uint64_t t = s_[1] << 17;
-  s_[2] ^= s_[0];
-  s_[3] ^= s_[1];
-  s_[1] ^= s_[2];
-  s_[0] ^= s_[3];
-  s_[2] ^= t;
-  s_[3] = rotl(s_[3], 45);
-  return result;
-}
+Rng::Rng(uint64_t seed, uint64_t stream) : g_(Keyed(seed, stream)) {}
 
 double Rng::Uniform() {
   return static_cast<double>(Next() >> 11) * 0x1.0p-53;

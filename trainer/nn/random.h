@@ -4,17 +4,16 @@
 // Portable pseudo-random numbers: the same bits on every machine and
 // standard library (std::normal_distribution is implementation-defined).
 //
-// Rng is xoshiro256** seeded through splitmix64; Gaussian() is Box-Muller
-// in double precision (both values of each pair are used).
+// Rng is xoshiro256** (rng/xoshiro256.h) keyed through SplitMix64;
+// Gaussian() is Box-Muller in double precision (both values of each pair are
+// used).
 
 #include <cstdint>
 
+#include "rng/xoshiro256.h"
 #include "trainer/nn/tensor.h"
 
 namespace nftcim::trainer::nn {
-
-// One step of splitmix64: advances *state and returns the next output.
-uint64_t SplitMix64(uint64_t* state);
 
 class Rng {
  public:
@@ -23,14 +22,16 @@ class Rng {
   // other streams drew.
   explicit Rng(uint64_t seed, uint64_t stream = 0);
 
-  uint64_t Next();
+  uint64_t Next() { return g_.Next(); }
   // Uniform in [0, 1) with 53 random bits.
   double Uniform();
   // Standard normal.
   double Gaussian();
 
  private:
-  uint64_t s_[4];
+  static rng::Xoshiro256StarStar Keyed(uint64_t seed, uint64_t stream);
+
+  rng::Xoshiro256StarStar g_;
   bool has_spare_ = false;
   double spare_ = 0;
 };
