@@ -38,6 +38,75 @@ double PresetStateFactor(formats::DevicePreset preset) {
   }
 }
 
+namespace {
+
+absl::Status FieldError(absl::string_view field, absl::string_view expected, double got) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("device model: ", field, " must be ", expected, ", got ", got));
+}
+
+bool FiniteAtLeastZero(double x) { return std::isfinite(x) && x >= 0; }
+
+// Checks fields 5..14 and copies them, normalised, into *out (only those
+// fields are set, so a default proto stays empty).
+absl::Status ValidateNonidealities(const formats::DeviceModel& p, formats::DeviceModel* out) {
+  if (!FiniteAtLeastZero(p.read_noise())) {
+    return FieldError("read_noise", "a finite number >= 0", p.read_noise());
+  }
+  if (!formats::ReadNoiseGranularity_IsValid(p.read_noise_granularity())) {
+    return FieldError("read_noise_granularity", "PER_SLICE or PER_INFERENCE",
+                      p.read_noise_granularity());
+  }
+  if (!FiniteAtLeastZero(p.drift_seconds()) || p.drift_seconds() > 1e12) {
+    return FieldError("drift_seconds", "a finite number in [0, 1e12]", p.drift_seconds());
+  }
+  if (!FiniteAtLeastZero(p.drift_t0_seconds())) {
+    return FieldError("drift_t0_seconds", "a finite number >= 0 (0 = 1 s)", p.drift_t0_seconds());
+  }
+  if (!FiniteAtLeastZero(p.drift_nu_mean()) || p.drift_nu_mean() > 1) {
+    return FieldError("drift_nu_mean", "in [0, 1]", p.drift_nu_mean());
+  }
+  if (!FiniteAtLeastZero(p.drift_nu_std()) || p.drift_nu_std() >= 0.25) {
+    return FieldError("drift_nu_std", "in [0, 0.25)", p.drift_nu_std());
+  }
+  for (auto [name, rate] : {std::pair<const char*, double>{"stuck_at_low_rate", p.stuck_at_low_rate()},
+                            {"stuck_at_high_rate", p.stuck_at_high_rate()}}) {
+    if (!FiniteAtLeastZero(rate) || rate > 1) return FieldError(name, "in [0, 1]", rate);
+  }
+  if (p.stuck_at_low_rate() + p.stuck_at_high_rate() > 1) {
+    return FieldError("stuck_at_low_rate + stuck_at_high_rate", "<= 1",
+                      p.stuck_at_low_rate() + p.stuck_at_high_rate());
+  }
+  if (!formats::NonIdealityPreset_IsValid(p.nonideal_preset())) {
+    return FieldError("nonideal_preset", "NONE, PCM, RRAM or FAULTY", p.nonideal_preset());
+  }
+  out->set_read_noise(p.read_noise());
+  if (p.read_noise() > 0) {
+    out->set_read_noise_granularity(
+        p.read_noise_granularity() == formats::READ_NOISE_GRANULARITY_UNSPECIFIED
+            ? formats::PER_SLICE
+            : p.read_noise_granularity());
+  }
+  const double t0 = p.drift_t0_seconds() == 0 ? 1.0 : p.drift_t0_seconds();
+  if (p.drift_seconds() > 0) {
+    if (p.drift_seconds() / t0 > 1099511627776.0) {  // 2^40, hardware-spec §3.8
+      return FieldError("drift_seconds / drift_t0_seconds", "<= 2^40", p.drift_seconds() / t0);
+    }
+    out->set_drift_seconds(p.drift_seconds());
+    out->set_drift_t0_seconds(t0);
+    const bool nu_unset = p.drift_nu_mean() == 0 && p.drift_nu_std() == 0;
+    out->set_drift_nu_mean(nu_unset ? kDefaultDriftNuMean : p.drift_nu_mean());
+    out->set_drift_nu_std(nu_unset ? kDefaultDriftNuStd : p.drift_nu_std());
+    out->set_drift_compensation(p.drift_compensation());
+  }
+  out->set_stuck_at_low_rate(p.stuck_at_low_rate());
+  out->set_stuck_at_high_rate(p.stuck_at_high_rate());
+  out->set_nonideal_preset(p.nonideal_preset());
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<DeviceModel> DeviceModel::Create(int weight_bits, int cell_bits, double sigma,
                                                 formats::DevicePreset preset) {
   formats::DeviceModel proto;
@@ -73,6 +142,7 @@ absl::StatusOr<DeviceModel> DeviceModel::FromProto(const formats::DeviceModel& p
     return absl::InvalidArgumentError(
         absl::StrCat("device model: unknown preset value ", proto.preset()));
   }
+  if (absl::Status st = ValidateNonidealities(proto, &m.nonideal_); !st.ok()) return st;
   m.sigma_ = proto.sigma();
   m.preset_ = proto.preset() == formats::DEVICE_PRESET_UNSPECIFIED ? formats::GAUSSIAN
                                                                    : proto.preset();
@@ -90,7 +160,14 @@ formats::DeviceModel DeviceModel::ToProto() const {
   proto.set_cell_bits(cell_bits_);
   proto.set_sigma(sigma_);
   proto.set_preset(preset_);
+  proto.MergeFrom(nonideal_);
   return proto;
+}
+
+DeviceModel DeviceModel::WithoutNonidealities() const {
+  DeviceModel m = *this;
+  m.nonideal_.Clear();
+  return m;
 }
 
 DeviceModel DeviceModel::WithSigma(double sigma) const {

@@ -24,6 +24,11 @@
 
 namespace nftcim::device {
 
+// Drift exponent nu ~ N(mean, std^2) clipped at 0 when drift is on and
+// neither is given: typical doped-GST mushroom PCM (hardware-spec §3.8).
+inline constexpr double kDefaultDriftNuMean = 0.05;
+inline constexpr double kDefaultDriftNuStd = 0.02;
+
 // Parses a preset name as written on command lines ("gaussian", "rram1",
 // "FeFET2", ...; case-insensitive).
 absl::StatusOr<formats::DevicePreset> ParsePreset(absl::string_view name);
@@ -55,6 +60,31 @@ class DeviceModel {
   int64_t CellSignificance(int cell) const { return int64_t{1} << (cell_bits_ * cell); }
 
   double sigma() const { return sigma_; }
+
+  // Non-idealities beyond programming variation (docs/device-model.md
+  // "Non-idealities"; the integer procedures are in nonideal.h). All off by
+  // default.
+  double read_noise() const { return nonideal_.read_noise(); }
+  formats::ReadNoiseGranularity read_noise_granularity() const {
+    return nonideal_.read_noise_granularity();
+  }
+  // t and t0 in seconds; drift is active when t > t0.
+  double drift_seconds() const { return nonideal_.drift_seconds(); }
+  double drift_t0_seconds() const { return nonideal_.drift_t0_seconds(); }
+  double drift_nu_mean() const { return nonideal_.drift_nu_mean(); }
+  double drift_nu_std() const { return nonideal_.drift_nu_std(); }
+  bool drift_active() const { return drift_seconds() > drift_t0_seconds(); }
+  bool drift_compensation() const { return nonideal_.drift_compensation(); }
+  double stuck_at_low_rate() const { return nonideal_.stuck_at_low_rate(); }
+  double stuck_at_high_rate() const { return nonideal_.stuck_at_high_rate(); }
+  bool has_stuck_at() const { return stuck_at_low_rate() > 0 || stuck_at_high_rate() > 0; }
+  // Any effect that changes a cell's mean conductance (stuck-at, drift): the
+  // trainer then draws per cell instead of one Gaussian per weight.
+  bool has_cell_effects() const { return has_stuck_at() || drift_active(); }
+  bool has_nonidealities() const { return has_cell_effects() || read_noise() > 0; }
+
+  // The same device without any non-ideality (bits, sigma and preset kept).
+  DeviceModel WithoutNonidealities() const;
   formats::DevicePreset preset() const { return preset_; }
   double state_factor() const { return state_factor_; }
   // sigma after the preset's normalisation.
@@ -94,6 +124,8 @@ class DeviceModel {
   double state_factor_ = 1;
   double effective_sigma_ = 0;
   std::vector<double> weight_std_over_wmax_;
+  // Only the non-ideality fields (5..14) are used, normalised.
+  formats::DeviceModel nonideal_;
 };
 
 }  // namespace nftcim::device
