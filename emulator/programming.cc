@@ -45,6 +45,10 @@ absl::StatusOr<CellStdCodes> MakeCellStdCodes(const HardwareParams& params,
     }
     codes.std_q16[level] = *q16;
   }
+  codes.stuck_at = device::MakeStuckAtThresholds(device);
+  absl::StatusOr<device::DriftConstants> drift = device::MakeDriftConstants(device);
+  if (!drift.ok()) return drift.status();
+  codes.drift = *drift;
   return codes;
 }
 
@@ -57,12 +61,17 @@ uint64_t CellRandomBits(const ProgrammingKey& key, ArraySide side, uint32_t row,
 }
 
 int16_t ConductanceCode(const HardwareParams& params, int32_t level, int32_t std_q16,
-                        uint64_t random_bits, ProgrammingStats* stats) {
+                        uint64_t random_bits, ProgrammingStats* stats,
+                        int64_t drift_f_q30) {
   int64_t raw = static_cast<int64_t>(level) << params.conductance_frac_bits;
   if (std_q16 != 0) {
     // With std 0 the delta is 0 for every draw; skipping it changes nothing.
     raw += device::GaussianDelta(random_bits, std_q16);
     if (stats != nullptr) ++stats->cells_varied;
+  }
+  if (drift_f_q30 >= 0) {
+    raw = device::DriftCode(raw, drift_f_q30);
+    if (stats != nullptr) ++stats->cells_drifted;
   }
   if (params.clip_conductance) {
     bool clipped = false;
@@ -74,6 +83,45 @@ int16_t ConductanceCode(const HardwareParams& params, int32_t level, int32_t std
   const int64_t code = SaturateToSignedBits(raw, params.conductance_code_bits, &saturated);
   if (saturated && stats != nullptr) ++stats->codes_saturated;
   return static_cast<int16_t>(code);
+}
+
+int16_t CellCode(const HardwareParams& params, const CellStdCodes& std_codes,
+                 const ProgrammingKey& key, ArraySide side, uint32_t row, uint32_t column,
+                 int32_t level, bool programmed, ProgrammingStats* stats) {
+  const device::CellId cell{key.layer, static_cast<uint32_t>(side), row, column};
+  switch (device::StuckAtState(std_codes.stuck_at, key.seed, cell)) {
+    case device::CellFault::kStuckLow:
+      if (stats != nullptr) ++stats->cells_stuck_low;
+      return 0;
+    case device::CellFault::kStuckHigh:
+      if (stats != nullptr) ++stats->cells_stuck_high;
+      // L * 2^F <= 2^(G-1) - 1 (a §1.3 rule), so Sat_G never moves it.
+      return static_cast<int16_t>(params.max_level << params.conductance_frac_bits);
+    case device::CellFault::kNone:
+      break;
+  }
+  if (!programmed && !params.unprogrammed_variation) return 0;  // drift keeps 0 at 0
+  const int32_t lvl = programmed ? level : 0;
+  const int64_t f = std_codes.drift.active
+                        ? device::DriftFactorQ30(std_codes.drift,
+                                                 device::DriftExponentQ16(std_codes.drift,
+                                                                          key.seed, cell))
+                        : kNoDrift;
+  return ConductanceCode(params, lvl, std_codes.std_q16[lvl],
+                         CellRandomBits(key, side, row, column), stats, f);
+}
+
+int64_t NominalCode(const HardwareParams& params, const CellStdCodes& std_codes,
+                    const ProgrammingKey& key, ArraySide side, uint32_t row, uint32_t column,
+                    int32_t level) {
+  const device::CellId cell{key.layer, static_cast<uint32_t>(side), row, column};
+  switch (device::StuckAtState(std_codes.stuck_at, key.seed, cell)) {
+    case device::CellFault::kStuckLow: return 0;
+    case device::CellFault::kStuckHigh:
+      return static_cast<int64_t>(params.max_level) << params.conductance_frac_bits;
+    case device::CellFault::kNone: break;
+  }
+  return static_cast<int64_t>(level) << params.conductance_frac_bits;
 }
 
 int32_t ProgrammedTile::MaxAbsCode() const {
@@ -141,6 +189,8 @@ absl::StatusOr<ProgrammedTile> ProgramCells(const HardwareParams& params,
   tile.positive.assign(cells, 0);
   tile.negative.assign(cells, 0);
 
+  // §3.6: with no stuck-at and no drift, exactly the §3.5 loop.
+  const bool nonideal = std_codes.stuck_at.any() || std_codes.drift.active;
   std::vector<ProgrammingStats> worker_stats(static_cast<size_t>(num_threads));
   ParallelFor(tile.rows_used, num_threads, [&](int64_t begin, int64_t end, int worker) {
     ProgrammingStats& s = worker_stats[worker];
@@ -164,12 +214,19 @@ absl::StatusOr<ProgrammedTile> ProgramCells(const HardwareParams& params,
           // Cell i holds bits K*i .. K*i + K - 1 of q (significance 2^(K i)).
           const int32_t level = (q >> (params.cell_bits * i)) & params.max_level;
           ++s.cells_programmed;
-          programmed[at] = ConductanceCode(params, level, std_codes.std_q16[level],
-                                           CellRandomBits(key, side, row, column), &s);
-          if (params.unprogrammed_variation) {
-            unprogrammed[at] = ConductanceCode(params, 0, std_codes.std_q16[0],
-                                               CellRandomBits(key, other, row, column), &s);
+          if (!nonideal) {
+            programmed[at] = ConductanceCode(params, level, std_codes.std_q16[level],
+                                             CellRandomBits(key, side, row, column), &s);
+            if (params.unprogrammed_variation) {
+              unprogrammed[at] = ConductanceCode(params, 0, std_codes.std_q16[0],
+                                                 CellRandomBits(key, other, row, column), &s);
+            }
+            continue;
           }
+          programmed[at] = CellCode(params, std_codes, key, side, row, column, level,
+                                    /*programmed=*/true, &s);
+          unprogrammed[at] = CellCode(params, std_codes, key, other, row, column, 0,
+                                      /*programmed=*/false, &s);
         }
       }
     }

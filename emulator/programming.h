@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "device_model/device_model.h"
+#include "device_model/nonideal.h"
 #include "emulator/hardware_config.h"
 
 namespace nftcim::emulator {
@@ -34,6 +35,11 @@ int16_t SignedWeightCode(const device::DeviceModel& device, double w, double w_m
 // integers as its inputs).
 struct CellStdCodes {
   std::vector<int32_t> std_q16;  // index: level 0 .. 2^K - 1
+  // §3.7 and §3.8: the stuck-at thresholds and drift constants, integers
+  // derived once from the device model (all zero / inactive by default,
+  // which programs exactly the §3.5 codes).
+  device::StuckAtThresholds stuck_at;
+  device::DriftConstants drift;
 };
 
 // Errors when the device's weight/cell bits differ from the hardware's, or
@@ -60,8 +66,14 @@ struct ProgrammingStats {
   int64_t cells_varied = 0;      // cells given a variation draw (std > 0)
   int64_t codes_clipped = 0;     // codes moved by clip_conductance (§3.5)
   int64_t codes_saturated = 0;   // codes clamped to the G-bit range (§3.1)
+  int64_t cells_stuck_low = 0;   // §3.7
+  int64_t cells_stuck_high = 0;
+  int64_t cells_drifted = 0;     // cells given a drift factor (§3.8)
 
   void Add(const ProgrammingStats& o) {
+    cells_stuck_low += o.cells_stuck_low;
+    cells_stuck_high += o.cells_stuck_high;
+    cells_drifted += o.cells_drifted;
     cells_programmed += o.cells_programmed;
     cells_varied += o.cells_varied;
     codes_clipped += o.codes_clipped;
@@ -72,11 +84,27 @@ struct ProgrammingStats {
 // §3.5: the code of one cell at `level` with variation std `std_q16` drawn
 // from `random_bits`:
 //   raw  = level * 2^F + round_half_up(z * std)      (z = §3.3 sampler)
+//   raw  = RoundHalfUpShift(raw * drift_f_q30, 30)   if drift_f_q30 >= 0 (§3.8)
 //   raw  = clamp(raw, 0, (2^K - 1) * 2^F)            if clip_conductance
 //   code = Sat_G(raw)
 // Counts into *stats when given.
+inline constexpr int64_t kNoDrift = -1;
 int16_t ConductanceCode(const HardwareParams& params, int32_t level, int32_t std_q16,
-                        uint64_t random_bits, ProgrammingStats* stats);
+                        uint64_t random_bits, ProgrammingStats* stats,
+                        int64_t drift_f_q30 = kNoDrift);
+
+// §3.5-3.8 for one cell of a used weight position: the stuck-at decision,
+// else variation and drift, then clip and saturation. `programmed` is false
+// for the cell beside a weight in the other array (§2.3), which gets code 0
+// unless unprogrammed_variation, drift or a fault says otherwise.
+int16_t CellCode(const HardwareParams& params, const CellStdCodes& std_codes,
+                 const ProgrammingKey& key, ArraySide side, uint32_t row, uint32_t column,
+                 int32_t level, bool programmed, ProgrammingStats* stats);
+
+// The nominal code of a cell (§3.9's N): level * 2^F, or its stuck code.
+int64_t NominalCode(const HardwareParams& params, const CellStdCodes& std_codes,
+                    const ProgrammingKey& key, ArraySide side, uint32_t row, uint32_t column,
+                    int32_t level);
 
 // A tile's integer weights, as a view into the layer's weight matrix.
 struct TileWeightsView {

@@ -245,5 +245,125 @@ TEST(ProgrammingTest, KnownTileChecksum) {
   EXPECT_EQ(h.value(), 14338189930605784369ull);
 }
 
+
+CellStdCodes NonIdealCodes(const HardwareParams& p, double sigma, double low, double high,
+                           double drift_seconds) {
+  formats::DeviceModel d = testing::DeviceOrDie(p, sigma).ToProto();
+  d.set_stuck_at_low_rate(low);
+  d.set_stuck_at_high_rate(high);
+  d.set_drift_seconds(drift_seconds);
+  absl::StatusOr<device::DeviceModel> dm = device::DeviceModel::FromProto(d);
+  EXPECT_TRUE(dm.ok()) << dm.status();
+  absl::StatusOr<CellStdCodes> codes = MakeCellStdCodes(p, *dm);
+  EXPECT_TRUE(codes.ok()) << codes.status();
+  return *codes;
+}
+
+// §3.7: stuck cells read 0 or L * 2^F in both arrays, the map is the device
+// model's, independent of threads and of the weights.
+TEST(ProgrammingTest, StuckAtCellsFollowTheDeviceModelsMap) {
+  const HardwareParams p = Default();
+  const CellStdCodes s = NonIdealCodes(p, 0.05, 0.03, 0.04, 0);
+  const std::vector<int16_t> w = RandomWeightCodes(p, 100, 32, 8);
+  const ProgrammingKey key{77, 3};
+  ProgrammingStats stats;
+  TileWeightsView view{w.data(), 32, 100, 32, 0, 0};
+  absl::StatusOr<ProgrammedTile> t = ProgramCells(p, s, view, key, 1, &stats);
+  ASSERT_TRUE(t.ok()) << t.status();
+  const ProgrammedTile t4 = ProgramTileOrDie(p, s, w, 100, 32, key, 4);
+  EXPECT_EQ(t->positive, t4.positive);
+  EXPECT_EQ(t->negative, t4.negative);
+  const CellStdCodes clean = StdCodesOrDie(p, 0.05);
+  const ProgrammedTile t0 = ProgramTileOrDie(p, clean, w, 100, 32, key, 1);
+  int64_t low = 0, high = 0;
+  for (ArraySide side : {ArraySide::kPositive, ArraySide::kNegative}) {
+    for (int32_t r = 0; r < 100; ++r) {
+      for (int32_t c = 0; c < t->columns_used; ++c) {
+        const device::CellFault f = device::StuckAtState(
+            s.stuck_at, key.seed,
+            device::CellId{key.layer, static_cast<uint32_t>(side), static_cast<uint32_t>(r),
+                           static_cast<uint32_t>(c)});
+        const int16_t code = t->Code(side, r, c);
+        if (f == device::CellFault::kStuckLow) {
+          EXPECT_EQ(code, 0);
+          ++low;
+        } else if (f == device::CellFault::kStuckHigh) {
+          EXPECT_EQ(code, 768);
+          ++high;
+        } else {
+          // A healthy cell is programmed exactly as without faults.
+          EXPECT_EQ(code, t0.Code(side, r, c));
+        }
+      }
+    }
+  }
+  EXPECT_EQ(stats.cells_stuck_low, low);
+  EXPECT_EQ(stats.cells_stuck_high, high);
+  EXPECT_GT(low, 0.03 * 25600 * 0.7);
+  EXPECT_LT(low, 0.03 * 25600 * 1.3);
+  EXPECT_GT(high, 0.04 * 25600 * 0.7);
+  EXPECT_LT(high, 0.04 * 25600 * 1.3);
+}
+
+// §3.8: every healthy cell's code is its §3.5 raw value scaled by its own
+// drift factor; unprogrammed cells stay exactly 0.
+TEST(ProgrammingTest, DriftScalesEveryProgrammedCell) {
+  const HardwareParams p = Default();
+  const CellStdCodes s = NonIdealCodes(p, 0.02, 0, 0, 86400);
+  ASSERT_TRUE(s.drift.active);
+  const std::vector<int16_t> w = RandomWeightCodes(p, 50, 32, 9);
+  const ProgrammingKey key{5, 1};
+  ProgrammingStats stats;
+  const ProgrammedTile t = ProgramTileOrDie(p, s, w, 50, 32, key, 2);
+  const ProgrammedTile t1 = ProgramTileOrDie(p, s, w, 50, 32, key, 1);
+  EXPECT_EQ(t.positive, t1.positive);
+  double ratio_sum = 0;
+  int ratios = 0;
+  for (int32_t r = 0; r < 50; ++r) {
+    for (int32_t n = 0; n < 32; ++n) {
+      const int32_t wq = w[r * 32 + n];
+      const ArraySide side = wq < 0 ? ArraySide::kNegative : ArraySide::kPositive;
+      const ArraySide other = wq < 0 ? ArraySide::kPositive : ArraySide::kNegative;
+      const int32_t q = std::abs(wq);
+      for (int i = 0; i < 4; ++i) {
+        const int32_t c = n * 4 + i;
+        const int32_t level = (q >> (2 * i)) & 3;
+        const device::CellId cell{key.layer, static_cast<uint32_t>(side),
+                                  static_cast<uint32_t>(r), static_cast<uint32_t>(c)};
+        const int64_t f = device::DriftFactorQ30(
+            s.drift, device::DriftExponentQ16(s.drift, key.seed, cell));
+        const int64_t raw = (int64_t{level} << 8) +
+                            device::GaussianDelta(CellRandomBits(key, side, r, c),
+                                                  s.std_q16[level]);
+        EXPECT_EQ(t.Code(side, r, c), device::DriftCode(raw, f));
+        EXPECT_EQ(t.Code(other, r, c), 0);
+        if (level == 3) {
+          ratio_sum += t.Code(side, r, c) / 768.0;
+          ++ratios;
+        }
+      }
+    }
+  }
+  // Mean drift factor over cells: E[86400^-nu], nu ~ N(0.05, 0.02), about
+  // 86400^-0.05 * exp(0.5 (0.02 ln 86400)^2) = 0.5665 * 1.0262 = 0.581.
+  ASSERT_GT(ratios, 100);
+  EXPECT_NEAR(ratio_sum / ratios, 0.581, 0.02);
+}
+
+TEST(ProgrammingTest, NominalCodeIsTheStuckCodeOrTheLevel) {
+  const HardwareParams p = Default();
+  const CellStdCodes s = NonIdealCodes(p, 0, 0.5, 0.5, 0);
+  int low = 0;
+  for (uint32_t c = 0; c < 64; ++c) {
+    const int64_t n = NominalCode(p, s, {1, 0}, ArraySide::kPositive, 0, c, 2);
+    EXPECT_TRUE(n == 0 || n == 768) << n;  // every cell is stuck
+    low += n == 0;
+  }
+  EXPECT_GT(low, 10);
+  EXPECT_LT(low, 54);
+  const CellStdCodes none = StdCodesOrDie(p, 0);
+  EXPECT_EQ(NominalCode(p, none, {1, 0}, ArraySide::kPositive, 0, 3, 2), 512);
+}
+
 }  // namespace
 }  // namespace nftcim::emulator

@@ -25,6 +25,7 @@
 #include "data/dataset.h"
 #include "data/flags.h"
 #include "device_model/device_model.h"
+#include "device_model/nonideal_flags.h"
 #include "firmware_model/compiler.h"
 #include "firmware_model/model.h"
 #include "firmware_model/model_inputs.h"
@@ -122,6 +123,7 @@ int Run() {
 
   absl::StatusOr<formats::DeviceModel> device_proto = DeviceOfModel(proto, absl::GetFlag(FLAGS_device));
   if (!device_proto.ok()) return CliFail(device_proto.status());
+  if (absl::Status s = device::ApplyNonIdealityFlags(&*device_proto); !s.ok()) return CliFail(s);
   absl::StatusOr<device::DeviceModel> device = device::DeviceModel::FromProto(*device_proto);
   if (!device.ok()) return CliFail(device.status());
 
@@ -154,6 +156,9 @@ int Run() {
                absl::GetFlag(FLAGS_model), ds->test.num_images,
                device::PresetName(device->preset()), adc, PathName(*path),
                absl::GetFlag(FLAGS_seed), McTable(mc->summaries));
+  if (device->has_nonidealities()) {
+    absl::PrintF("non-idealities: %s\n", device::NonIdealitySummary(*device));
+  }
   int64_t images = 0, conversions = 0, acc_sats = 0, periph_sats = 0, full = 0;
   for (const InferenceStats& s : mc->stats) {
     images += s.images;
@@ -190,7 +195,8 @@ int Run() {
         "], \"accumulator_saturations\": [", absl::StrJoin(accs, ", "),
         "], \"periphery_saturations\": [", absl::StrJoin(periph, ", "),
         "], \"outputs_at_full_scale\": [", absl::StrJoin(fulls, ", "),
-        "], \"programming_checksums\": [", absl::StrJoin(sums, ", "), "]}");
+        "], \"programming_checksums\": [", absl::StrJoin(sums, ", "), "]}",
+        device::NonIdealityJsonMembers(*device));
     if (absl::Status s = WriteFileAtomically(ResolveUserPath(absl::GetFlag(FLAGS_json)),
                                              McJson(mc->summaries, extra));
         !s.ok()) {

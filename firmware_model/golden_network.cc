@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "device_model/nonideal.h"
 #include "emulator/golden_layer.h"
 #include "firmware_model/programmed_model.h"
 #include "firmware_model/sequencer.h"
@@ -109,6 +110,30 @@ absl::Status WriteGoldenNetwork(const CompiledModel& model, const device::Device
   m.set_image_source(o.image_source);
   m.set_programming_checksum(absl::StrFormat("%016x", pm->CodeChecksum()));
   m.set_adc_codes(o.write_adc_codes);
+  if (device.has_nonidealities()) {
+    *m.mutable_device_model() = device.ToProto();
+    formats::NonIdealityIntegers* ni = m.mutable_nonideal();
+    ni->set_spec("docs/hardware-spec.md version 1 + §3.6-3.10");
+    const device::StuckAtThresholds t = device::MakeStuckAtThresholds(device);
+    ni->set_stuck_at_low_threshold(t.low);
+    ni->set_stuck_at_high_threshold(t.high);
+    absl::StatusOr<device::DriftConstants> d = device::MakeDriftConstants(device);
+    if (!d.ok()) return d.status();
+    ni->set_drift(d->active);
+    ni->set_drift_mu_q16(d->mu_q16);
+    ni->set_drift_sd_q16(d->sd_q16);
+    ni->set_drift_lnt_q24(d->lnt_q24);
+    for (int32_t index : model.crossbar_layers()) {
+      ni->add_compensation_q16(pm->compensation_q16(index));
+    }
+    if (device.read_noise() > 0) {
+      absl::StatusOr<int32_t> rq = device::ReadNoiseStdQ16(device, hw.conductance_frac_bits);
+      if (!rq.ok()) return rq.status();
+      ni->set_read_noise_std_q16(*rq);
+      ni->set_read_noise_granularity(
+          formats::ReadNoiseGranularity_Name(device.read_noise_granularity()));
+    }
+  }
   emulator::GoldenFileWriter writer(out_dir);
 
   std::vector<std::pair<std::string, std::string>> top_files;  // name, text
@@ -181,7 +206,8 @@ absl::Status WriteGoldenNetwork(const CompiledModel& model, const device::Device
       in.batch = batch;
       in.signed_inputs = l.signed_inputs;
       in.adc_shift = l.adc_shift;
-      in.requantization = [&l](const std::vector<int64_t>&) { return l.requant; };
+      // §3.9: a drift-compensated instance's requantization.
+      in.requantization = [&pm, i](const std::vector<int64_t>&) { return pm->requant(i); };
       in.write_adc_codes = o.write_adc_codes;
       formats::GoldenManifest lm;
       lm.set_generator("//emulator:golden");

@@ -83,13 +83,16 @@ absl::StatusOr<EmulatorMcResult> EmulatorMonteCarlo(const CompiledModel& model,
   const int classes = model.num_classes();
   const double scale = model.logit_scale();
   int64_t total_runs = 0, done = 0;
-  for (double s : options.sigmas) total_runs += s == 0 ? 1 : options.runs;
+  // A run is deterministic only without variation and without any random
+  // non-ideality (stuck-at map, drift exponents, read noise).
+  const bool random_nonideal = device.has_nonidealities();
+  for (double s : options.sigmas) total_runs += s == 0 && !random_nonideal ? 1 : options.runs;
 
   EmulatorMcResult result;
   std::vector<char> correct(static_cast<size_t>(test.num_images));
   std::vector<double> nll(static_cast<size_t>(test.num_images));
   for (double sigma : options.sigmas) {
-    const int runs = sigma == 0 ? 1 : options.runs;
+    const int runs = sigma == 0 && !random_nonideal ? 1 : options.runs;
     const device::DeviceModel d = device.WithSigma(sigma);
     std::vector<McRun> mc;
     InferenceStats sigma_stats;

@@ -61,6 +61,12 @@ class ProgrammedModel {
   const emulator::ProgrammedMatrix& matrix(int layer) const { return *matrices_[slot_[layer]]; }
   const FastMatrix& fast(int layer) const { return fast_[slot_[layer]]; }
 
+  // §3.9 global drift compensation of crossbar layer `layer`: alpha in
+  // Q16.16 (2^16 when the device has no compensated drift), and the layer's
+  // requantization with alpha folded in (the model's own otherwise).
+  uint32_t compensation_q16(int layer) const { return compensation_q16_[slot_[layer]]; }
+  const std::vector<emulator::Requantization>& requant(int layer) const;
+
   // A fingerprint of the instance for tests and golden manifests: FNV-1a 64
   // (offset basis 0xcbf29ce484222325, prime 0x100000001b3) over the bytes
   // of every conductance code, each as 16-bit two's complement, low byte
@@ -78,6 +84,8 @@ class ProgrammedModel {
   // unique_ptr: FastMatrix keeps a pointer to its matrix.
   std::vector<std::unique_ptr<emulator::ProgrammedMatrix>> matrices_;
   std::vector<FastMatrix> fast_;
+  std::vector<uint32_t> compensation_q16_;                       // per slot
+  std::vector<std::vector<emulator::Requantization>> requant_;  // per slot; empty = model's
 };
 
 }  // namespace nftcim::firmware

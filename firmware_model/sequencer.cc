@@ -249,31 +249,39 @@ absl::StatusOr<Sequencer> Sequencer::Create(const CompiledModel& model, const Op
     s.fast_scratch_.Reserve(hw, entries, max_rows, max_outputs);
   }
   s.requant_.resize(model.layers().size());
+  s.compensated_.resize(model.layers().size());
   for (int32_t index : model.crossbar_layers()) {
     const Layer& l = model.layers()[index];
     RequantArrays& r = s.requant_[index];
-    r.pre_shift = l.requant.empty() ? 0 : l.requant[0].pre_shift;
-    r.lo = l.out_range.lo;
-    r.hi = l.out_range.hi;
-    for (const emulator::Requantization& q : l.requant) {
-      r.bias.push_back(q.bias);
-      r.multiplier.push_back(q.multiplier);
-      r.shift.push_back(q.shift);
-      r.shift_less_one.push_back(q.shift > 0 ? q.shift - 1 : 0);
-      r.round_mask.push_back(q.shift > 0 ? 1 : 0);
-    }
-    // |acc| <= Sat_W range, and <= the sum of the tiles' bounds (§6.2).
-    __int128 bound = 0;
-    for (int64_t r0 = 0; r0 < l.matrix_rows; r0 += hw.array_rows) {
-      bound += emulator::TileOutputBound(
-          hw, static_cast<int32_t>(std::min<int64_t>(hw.array_rows, l.matrix_rows - r0)),
-          l.signed_inputs);
-    }
-    r.fast_ok = hw.accumulator_bits <= 62 || bound < (static_cast<__int128>(1) << 62);
+    FillRequantArrays(hw, l, l.requant, &r);
     s.scratch_bytes_ += static_cast<int64_t>(r.bias.size() * (4 * sizeof(int64_t) + sizeof(int32_t)));
   }
   for (const auto& o : s.outputs_) s.scratch_bytes_ += o.size() * sizeof(int32_t);
   return s;
+}
+
+void FillRequantArrays(const emulator::HardwareParams& hw, const Layer& l,
+                       const std::vector<emulator::Requantization>& requant, RequantArrays* out) {
+  RequantArrays& r = *out;
+  r = RequantArrays();
+  r.pre_shift = requant.empty() ? 0 : requant[0].pre_shift;
+  r.lo = l.out_range.lo;
+  r.hi = l.out_range.hi;
+  for (const emulator::Requantization& q : requant) {
+    r.bias.push_back(q.bias);
+    r.multiplier.push_back(q.multiplier);
+    r.shift.push_back(q.shift);
+    r.shift_less_one.push_back(q.shift > 0 ? q.shift - 1 : 0);
+    r.round_mask.push_back(q.shift > 0 ? 1 : 0);
+  }
+  // |acc| <= Sat_W range, and <= the sum of the tiles' bounds (§6.2).
+  __int128 bound = 0;
+  for (int64_t r0 = 0; r0 < l.matrix_rows; r0 += hw.array_rows) {
+    bound += emulator::TileOutputBound(
+        hw, static_cast<int32_t>(std::min<int64_t>(hw.array_rows, l.matrix_rows - r0)),
+        l.signed_inputs);
+  }
+  r.fast_ok = hw.accumulator_bits <= 62 || bound < (static_cast<__int128>(1) << 62);
 }
 
 absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, const int32_t* in,
@@ -290,7 +298,20 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
   int32_t* out = outputs_[index].data();
   const bool fast = options_.path == Path::kFast;
   const FastMatrix* fm = fast ? &pm.fast(index) : nullptr;
-  const RequantArrays& rq = requant_[index];
+  // §3.9: a drift-compensated instance brings its own multipliers and
+  // shifts; their arrays are rebuilt when the instance changes.
+  const uint32_t alpha = pm.compensation_q16(index);
+  if (alpha != (1u << 16)) {
+    Compensated& c = compensated_[index];
+    if (c.instance != &pm || c.seed != pm.seed() || c.alpha != alpha) {
+      FillRequantArrays(params, l, pm.requant(index), &c.arrays);
+      c.instance = &pm;
+      c.seed = pm.seed();
+      c.alpha = alpha;
+    }
+  }
+  const RequantArrays& rq = alpha != (1u << 16) ? compensated_[index].arrays : requant_[index];
+  const std::vector<emulator::Requantization>& layer_requant = pm.requant(index);
   // §7.2 on entries [e0, e0 + batch) of acc (any exact integer type), and
   // the counters (full scale is not counted for int32 logits).
   auto requantize = [&](const auto* acc, int64_t e0, int64_t batch) {
@@ -395,7 +416,7 @@ absl::Status Sequencer::RunCrossbarLayer(const ProgrammedModel& pm, int index, c
     }
     int64_t sats = 0;
     {
-      const emulator::Requantization* q = l.requant.data();
+      const emulator::Requantization* q = layer_requant.data();
       for (int64_t e = 0; e < batch; ++e) {
         const int64_t* a = acc_.data() + e * outs;
         int32_t* y = out + (e0 + e) * outs;

@@ -82,6 +82,11 @@ struct RequantArrays {
   bool fast_ok = false;
 };
 
+// Fills the §7.2 arrays of crossbar layer `l` from `requant` (the model's, or
+// a drift-compensated copy).
+void FillRequantArrays(const emulator::HardwareParams& hw, const Layer& l,
+                       const std::vector<emulator::Requantization>& requant, RequantArrays* out);
+
 class Sequencer {
  public:
   struct Options {
@@ -125,6 +130,14 @@ class Sequencer {
   Options options_;
   MvmInputHook hook_;
   std::vector<RequantArrays> requant_;         // per layer (crossbar layers only)
+  // Per layer: the arrays of a drift-compensated instance (§3.9).
+  struct Compensated {
+    const ProgrammedModel* instance = nullptr;
+    uint64_t seed = 0;
+    uint32_t alpha = 0;
+    RequantArrays arrays;
+  };
+  std::vector<Compensated> compensated_;
   std::vector<double> acc_double_;             // max_mvm_entries x max outputs
   std::vector<uint8_t> cols_u8_;               // max_mvm_entries x max padded rows
   std::vector<uint8_t> in_u8_;                 // max_batch x largest (padded) layer input, bytes

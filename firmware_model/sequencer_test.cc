@@ -1,5 +1,6 @@
 #include "firmware_model/sequencer.h"
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -180,6 +181,77 @@ TEST(SequencerTest, RejectsBadCalls) {
   absl::StatusOr<device::DeviceModel> d4 = device::DeviceModel::Create(4, 2, 0, formats::GAUSSIAN);
   EXPECT_FALSE(ProgrammedModel::Program(*model, *d4, po, nullptr).ok());
   EXPECT_FALSE(ParsePath("quick").ok());
+}
+
+
+device::DeviceModel NonIdealDevice(double sigma, double low, double high, double drift_seconds,
+                                   bool compensation) {
+  formats::DeviceModel p;
+  p.set_sigma(sigma);
+  p.set_stuck_at_low_rate(low);
+  p.set_stuck_at_high_rate(high);
+  p.set_drift_seconds(drift_seconds);
+  p.set_drift_compensation(compensation);
+  absl::StatusOr<device::DeviceModel> d = device::DeviceModel::FromProto(p);
+  EXPECT_TRUE(d.ok()) << d.status();
+  return *d;
+}
+
+// Stuck-at cells and drift live in the programmed codes and compensation in
+// the requantization constants, so all three paths see them and agree bit
+// for bit (hardware-spec §3.6-3.9).
+TEST(SequencerTest, PathsAgreeWithStuckAtDriftAndCompensation) {
+  const formats::DeployableModel base =
+      testing::CompiledRandomModel("vgg8", 1, emulator::DefaultHardwareConfig());
+  for (const formats::DeployableModel& proto :
+       {base, Retargeted(base, testing::AdcConfig(8, ADC_BIPOLAR, ADC_SHIFT_PER_LAYER))}) {
+    absl::StatusOr<CompiledModel> model = CompiledModel::FromProto(proto, "vgg8");
+    ASSERT_TRUE(model.ok()) << model.status();
+    const std::vector<uint8_t> pixels =
+        testing::RandomPixels(2, model->in_channels(), model->input_size(), 78);
+    ProgramOptions po;
+    po.seed = 99;
+    absl::StatusOr<ProgrammedModel> clean =
+        ProgrammedModel::Program(*model, NonIdealDevice(0.05, 0, 0, 0, false), po, nullptr);
+    ASSERT_TRUE(clean.ok());
+    const PathResult clean_ref = RunPath(*model, *clean, Path::kReference, pixels, 2);
+    for (bool compensation : {false, true}) {
+      const device::DeviceModel d = NonIdealDevice(0.05, 0.01, 0.01, 3.15e7, compensation);
+      emulator::ProgrammingStats ps;
+      absl::StatusOr<ProgrammedModel> pm = ProgrammedModel::Program(*model, d, po, &ps);
+      ASSERT_TRUE(pm.ok()) << pm.status();
+      EXPECT_GT(ps.cells_stuck_low, 0);
+      EXPECT_GT(ps.cells_stuck_high, 0);
+      EXPECT_GT(ps.cells_drifted, 0);
+      const std::string what = compensation ? "compensated" : "uncompensated";
+      const PathResult ref = RunPath(*model, *pm, Path::kReference, pixels, 2);
+      const PathResult tile = RunPath(*model, *pm, Path::kTile, pixels, 2);
+      const PathResult fast = RunPath(*model, *pm, Path::kFast, pixels, 2);
+      EXPECT_EQ(ref.logits, tile.logits) << what;
+      EXPECT_EQ(ref.logits, fast.logits) << what;
+      ExpectSameStats(ref.stats, tile.stats, what + " (tile)");
+      ExpectSameStats(ref.stats, fast.stats, what + " (fast)");
+      EXPECT_NE(ref.logits, clean_ref.logits) << what;
+      for (int32_t index : model->crossbar_layers()) {
+        const uint32_t alpha = pm->compensation_q16(index);
+        if (!compensation) {
+          EXPECT_EQ(alpha, 1u << 16);
+          EXPECT_EQ(&pm->requant(index), &model->layers()[index].requant);
+          continue;
+        }
+        // A year of nu ~ 0.05 drift: about 17.27 * 0.05 in the exponent,
+        // so alpha is near e^0.86 = 2.4 (stuck cells and the spread of nu
+        // move it).
+        EXPECT_GT(alpha, 1.8 * 65536) << index;
+        EXPECT_LT(alpha, 3.2 * 65536) << index;
+        const emulator::Requantization& q0 = model->layers()[index].requant[0];
+        const emulator::Requantization& q1 = pm->requant(index)[0];
+        EXPECT_NEAR(q1.multiplier / std::ldexp(1.0, q1.shift),
+                    alpha / 65536.0 * q0.multiplier / std::ldexp(1.0, q0.shift),
+                    1e-6 * std::fabs(alpha / 65536.0 * q0.multiplier / std::ldexp(1.0, q0.shift)));
+      }
+    }
+  }
 }
 
 }  // namespace
