@@ -1,6 +1,7 @@
 #include "device_model/nonideal.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -158,7 +159,10 @@ uint32_t DriftCompensationQ16(int64_t nominal_total, int64_t drifted_total) {
 }
 
 absl::Status FoldCompensation(uint32_t alpha_q16, int64_t count, int32_t* multipliers,
-                              int32_t* shifts) {
+                              int32_t* shifts, int32_t* biases) {
+  if (alpha_q16 == 0) {
+    return absl::InvalidArgumentError("drift compensation factor 0 (hardware-spec §3.9)");
+  }
   int h = 0;
   for (; h <= 48; ++h) {
     bool fits = true;
@@ -180,6 +184,12 @@ absl::Status FoldCompensation(uint32_t alpha_q16, int64_t count, int32_t* multip
     multipliers[n] =
         static_cast<int32_t>(RoundShift(static_cast<int64_t>(multipliers[n]) * alpha_q16, h));
     shifts[n] = shifts[n] + 16 - h;
+    // floor division of a signed numerator by a positive denominator.
+    const int64_t num = (static_cast<int64_t>(biases[n]) << 17) + alpha_q16;
+    const int64_t den = 2 * static_cast<int64_t>(alpha_q16);
+    int64_t b = num / den;
+    if ((num % den != 0) && (num < 0)) --b;
+    biases[n] = static_cast<int32_t>(std::clamp<int64_t>(b, INT32_MIN, INT32_MAX));
   }
   return absl::OkStatus();
 }

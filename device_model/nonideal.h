@@ -95,12 +95,14 @@ int64_t DriftCode(int64_t raw, int64_t f_q30);
 // N the layer's nominal code total, D its total at time t.
 uint32_t DriftCompensationQ16(int64_t nominal_total, int64_t drifted_total);
 
-// Folds alpha_q16 into a layer's requantization multipliers (m_n, s_n):
+// Folds alpha_q16 into a layer's requantization (m_n, s_n, bias_n):
 // m'_n = RoundHalfUpShift(m_n * alpha, h), s'_n = s_n + 16 - h with the
-// smallest h >= 0 keeping every |m'_n| <= 2^31 - 1. Errors when an s'_n
-// leaves 0..62.
+// smallest h >= 0 keeping every |m'_n| <= 2^31 - 1, and
+// bias'_n = Sat_32(floor((bias_n 2^17 + alpha) / (2 alpha))) (bias / alpha,
+// round half up), so only the accumulator is scaled, never the digital bias.
+// Errors when an s'_n leaves 0..62 or alpha is 0.
 absl::Status FoldCompensation(uint32_t alpha_q16, int64_t count, int32_t* multipliers,
-                              int32_t* shifts);
+                              int32_t* shifts, int32_t* biases);
 
 // ---- §3.10 read noise --------------------------------------------------
 

@@ -177,18 +177,26 @@ TEST(NonIdealTest, DriftCompensationAndFolding) {
   // alpha = 1.5: multipliers near 2^31 need one shift less of headroom.
   std::vector<int32_t> m = {1 << 30, -(1 << 30) - 12345, 3};
   std::vector<int32_t> s = {40, 40, 40};
-  ASSERT_TRUE(FoldCompensation(98304u, 3, m.data(), s.data()).ok());
+  std::vector<int32_t> b = {3, -3, 1000};
+  ASSERT_TRUE(FoldCompensation(98304u, 3, m.data(), s.data(), b.data()).ok());
+  EXPECT_EQ(b[0], 2);     // 3 / 1.5
+  EXPECT_EQ(b[1], -2);
+  EXPECT_EQ(b[2], 667);   // 666.67
   EXPECT_EQ(m[0], 1610612736);  // 1.5 * 2^30, h = 16
   EXPECT_EQ(s[0], 40);
   for (int n = 0; n < 3; ++n) EXPECT_LE(std::llabs(int64_t{m[n]}), 2147483647);
   std::vector<int32_t> big = {2147483647};
   std::vector<int32_t> sb = {30};
-  ASSERT_TRUE(FoldCompensation(98304u, 1, big.data(), sb.data()).ok());
+  std::vector<int32_t> bb = {-1};  // -0.667 -> -1 (round half up of -0.67)
+  ASSERT_TRUE(FoldCompensation(98304u, 1, big.data(), sb.data(), bb.data()).ok());
+  EXPECT_EQ(bb[0], -1);
   EXPECT_EQ(sb[0], 29);  // h = 17
   EXPECT_NEAR(big[0] / std::ldexp(1.0, sb[0]), 1.5 * 2147483647 / std::ldexp(1.0, 30), 1e-8);
   std::vector<int32_t> edge = {2147483647};
   std::vector<int32_t> s0 = {0};
-  EXPECT_FALSE(FoldCompensation(98304u, 1, edge.data(), s0.data()).ok());
+  std::vector<int32_t> b0 = {0};
+  EXPECT_FALSE(FoldCompensation(98304u, 1, edge.data(), s0.data(), b0.data()).ok());
+  EXPECT_FALSE(FoldCompensation(0u, 1, edge.data(), s0.data(), b0.data()).ok());
 }
 
 TEST(NonIdealTest, ReadNoiseIsKeyedAndHasTheStatedStd) {

@@ -108,13 +108,14 @@ absl::StatusOr<ProgrammedModel> ProgrammedModel::Program(const CompiledModel& mo
       CompensationTotals(params, *std_codes, l, *pm.matrices_.back(), options.seed, &nominal,
                          &drifted);
       const uint32_t alpha = device::DriftCompensationQ16(nominal, drifted);
-      std::vector<int32_t> mult, shift;
+      std::vector<int32_t> mult, shift, bias;
       for (const emulator::Requantization& q : l.requant) {
         mult.push_back(q.multiplier);
         shift.push_back(q.shift);
+        bias.push_back(q.bias);
       }
       if (absl::Status s = device::FoldCompensation(alpha, static_cast<int64_t>(mult.size()),
-                                                    mult.data(), shift.data());
+                                                    mult.data(), shift.data(), bias.data());
           !s.ok()) {
         return absl::Status(s.code(), absl::StrCat("layer '", l.name, "': ", s.message()));
       }
@@ -122,6 +123,7 @@ absl::StatusOr<ProgrammedModel> ProgrammedModel::Program(const CompiledModel& mo
       for (size_t n = 0; n < folded.size(); ++n) {
         folded[n].multiplier = mult[n];
         folded[n].shift = shift[n];
+        folded[n].bias = bias[n];
       }
       pm.compensation_q16_.back() = alpha;
       pm.requant_.back() = std::move(folded);
