@@ -85,6 +85,15 @@ void ApplyNonIdealityPreset(formats::NonIdealityPreset preset, formats::DeviceMo
   }
 }
 
+void ClearNonidealities(formats::DeviceModel* proto) {
+  formats::DeviceModel kept;
+  kept.set_weight_bits(proto->weight_bits());
+  kept.set_cell_bits(proto->cell_bits());
+  kept.set_sigma(proto->sigma());
+  kept.set_preset(proto->preset());
+  *proto = kept;
+}
+
 StuckAtThresholds MakeStuckAtThresholds(const DeviceModel& device) {
   StuckAtThresholds t;
   // ldexp is exact and llround exact on the double: the same integers on

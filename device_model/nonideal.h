@@ -49,6 +49,10 @@ absl::StatusOr<formats::ReadNoiseGranularity> ParseReadNoiseGranularity(absl::st
 // are left alone. Apply explicit flags after this so they win.
 void ApplyNonIdealityPreset(formats::NonIdealityPreset preset, formats::DeviceModel* proto);
 
+// Clears fields 5..14 (every non-ideality): evaluations take them from
+// their flags, not from the device a model was trained with.
+void ClearNonidealities(formats::DeviceModel* proto);
+
 // ---- §3.7 stuck-at faults ----------------------------------------------
 
 enum class CellFault : uint8_t { kNone = 0, kStuckLow = 1, kStuckHigh = 2 };

@@ -21,7 +21,8 @@
 
 namespace nftcim::device {
 
-// Applies the preset, then every flag given, to *proto.
+// Applies the preset, then every flag given, to *proto. An evaluation calls
+// ClearNonidealities first (the flags are then the whole story).
 absl::Status ApplyNonIdealityFlags(formats::DeviceModel* proto);
 
 // One line naming every active non-ideality ("none" when there is none),

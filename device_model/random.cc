@@ -1,6 +1,7 @@
 #include "device_model/random.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "rng/splitmix64.h"
 
@@ -10,6 +11,13 @@ uint64_t StreamId(std::initializer_list<uint64_t> parts) {
   uint64_t h = 0x6E6674636D6Dull;  // "nftcim"
   for (uint64_t p : parts) h = rng::SplitMix64Hash(h ^ rng::SplitMix64Hash(p));
   return h;
+}
+
+uint64_t MonteCarloRunSeed(uint64_t seed, double sigma, int run) {
+  constexpr uint64_t kEmulatorPurpose = 0x454D55;  // "EMU"
+  uint64_t sigma_bits;
+  std::memcpy(&sigma_bits, &sigma, sizeof(sigma_bits));
+  return StreamId({seed, kEmulatorPurpose, sigma_bits, static_cast<uint64_t>(run)});
 }
 
 void FillStandardNormal(const rng::PhiloxStream& stream, uint64_t first_block,

@@ -16,6 +16,12 @@ namespace nftcim::device {
 // name a stream: e.g. StreamId({step, forward_index, parameter_index}).
 uint64_t StreamId(std::initializer_list<uint64_t> parts);
 
+// The seed of Monte Carlo run `run` at `sigma` (the programming seed of one
+// variation instance): StreamId({seed, "EMU", bits of sigma, run}). The
+// emulator programs with it, and the trainer keys its stuck-at map and drift
+// exponents with it, so run r of both Monte Carlos has the same fault map.
+uint64_t MonteCarloRunSeed(uint64_t seed, double sigma, int run);
+
 // Standard normal floats: values [4*first_block, 4*first_block + 4*blocks) of
 // the stream, via Box-Muller on pairs of uniforms. Element i of the stream
 // depends only on (seed, stream, i), so a range can be filled in pieces by

@@ -73,5 +73,95 @@ TEST(WeightNoiseTest, SharedNormalsScaleWithSigma) {
   for (int i = 0; i < 4; ++i) EXPECT_NEAR((b[i] - w[i]), 3 * (a[i] - w[i]), 1e-5);
 }
 
+
+DeviceModel WithNonideal(double sigma, double low, double high, double drift_seconds,
+                         double nu_std, bool compensation, double read_noise = 0) {
+  formats::DeviceModel p;
+  p.set_sigma(sigma);
+  p.set_stuck_at_low_rate(low);
+  p.set_stuck_at_high_rate(high);
+  p.set_drift_seconds(drift_seconds);
+  if (drift_seconds > 0) {
+    p.set_drift_nu_mean(0.05);
+    p.set_drift_nu_std(nu_std);
+  }
+  p.set_drift_compensation(compensation);
+  p.set_read_noise(read_noise);
+  return *DeviceModel::FromProto(p);
+}
+
+std::vector<float> Layer(int64_t n) {
+  std::vector<float> w(static_cast<size_t>(n));
+  for (int64_t k = 0; k < n; ++k) w[k] = std::sin(0.37 * k + 0.1) * (k % 3 == 0 ? -1 : 1);
+  return w;
+}
+
+TEST(ApplyDeviceTest, WithoutNonidealitiesItIsTheVariationDraw) {
+  const DeviceModel d = Make(0.1, formats::FEFET2);
+  const std::vector<float> w = Layer(96);
+  std::vector<float> z(96), a(96), b(96);
+  StandardNormals(rng::PhiloxStream(1, 2), 96, z.data());
+  ApplyVariationWithNormals(d, w.data(), 96, z.data(), a.data());
+  ApplyDeviceWithNormals(d, w.data(), 96, z.data(), LayerCells{0, 8, 5}, b.data());
+  EXPECT_EQ(a, b);
+}
+
+TEST(ApplyDeviceTest, StuckAtEverywhere) {
+  const std::vector<float> w = Layer(60);
+  const std::vector<float> z(60, 1.0f);
+  std::vector<float> out(60);
+  const float w_max = MaxAbs(w.data(), 60);
+  // All cells stuck low: every weight reads 0, whatever z (no variation).
+  ApplyDeviceWithNormals(WithNonideal(0.2, 1, 0, 0, 0, false), w.data(), 60, z.data(),
+                         LayerCells{1, 6, 9}, out.data());
+  const DeviceModel d = Make(0, formats::GAUSSIAN);
+  for (int k = 0; k < 60; ++k) {
+    const double q = d.QuantizeMagnitude(w[k], w_max);
+    const double wq = (w[k] < 0 && q > 0 ? -1 : 1) * q * w_max / 255;
+    EXPECT_NEAR(out[k], w[k] - wq, 1e-6) << k;  // the float weight minus its quantization
+  }
+  // All stuck high in both arrays: the two arrays cancel, the same result.
+  std::vector<float> out_high(60);
+  ApplyDeviceWithNormals(WithNonideal(0.2, 0, 1, 0, 0, false), w.data(), 60, z.data(),
+                         LayerCells{1, 6, 9}, out_high.data());
+  for (int k = 0; k < 60; ++k) EXPECT_NEAR(out_high[k], out[k], 1e-6);
+}
+
+TEST(ApplyDeviceTest, DriftScalesAndCompensationUndoesIt) {
+  const std::vector<float> w = Layer(120);
+  const std::vector<float> z(120, 0.0f);
+  std::vector<float> drifted(120), compensated(120);
+  // Nearly fixed nu = 0.05 at t = 10^4 s: every cell times 10^-0.2 = 0.631.
+  ApplyDeviceWithNormals(WithNonideal(0, 0, 0, 1e4, 1e-9, false), w.data(), 120, z.data(),
+                         LayerCells{0, 10, 3}, drifted.data());
+  ApplyDeviceWithNormals(WithNonideal(0, 0, 0, 1e4, 1e-9, true), w.data(), 120, z.data(),
+                         LayerCells{0, 10, 3}, compensated.data());
+  const float w_max = MaxAbs(w.data(), 120);
+  const DeviceModel d = Make(0, formats::GAUSSIAN);
+  for (int k = 0; k < 120; ++k) {
+    const double q = d.QuantizeMagnitude(w[k], w_max);
+    const double wq = (w[k] < 0 && q > 0 ? -1 : 1) * q * w_max / 255;
+    // (nu is 0.05 to Q.16: 3277 / 65536, a 3e-5 relative difference.)
+    EXPECT_NEAR(drifted[k], w[k] - wq + wq * std::pow(1e4, -3277 / 65536.0), 1e-6) << k;
+    EXPECT_NEAR(compensated[k], w[k], 1e-5) << k;
+  }
+}
+
+TEST(ApplyDeviceTest, ReadNoiseAndVariationAddInVariance) {
+  const DeviceModel d =
+      WithNonideal(0.1, 0, 0, 0, 0, false, /*read_noise=*/0.05);
+  std::vector<float> w = {1.0f, 0.0f, 0.5f};
+  const std::vector<float> z(3, 1.0f);
+  std::vector<float> out(3);
+  ApplyDeviceWithNormals(d, w.data(), 3, z.data(), LayerCells{0, 1, 1}, out.data(),
+                         /*activation_bits=*/8, /*dac_bits=*/1);
+  // std / W_max = sqrt((0.77763 * 0.1)^2 + 2 * (0.77763 * 0.05)^2 * 0.33595)
+  // for a level-independent device (every weight has the same std).
+  const double want = std::sqrt(std::pow(0.77763 * 0.1, 2) +
+                                2 * std::pow(0.77763 * 0.05, 2) * (21845.0 / 65025.0));
+  EXPECT_NEAR(out[0] - 1.0, want, 1e-4);
+  EXPECT_NEAR(out[1] - 0.0, want, 1e-4);
+}
+
 }  // namespace
 }  // namespace nftcim::device

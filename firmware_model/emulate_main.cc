@@ -25,6 +25,7 @@
 #include "data/dataset.h"
 #include "data/flags.h"
 #include "device_model/device_model.h"
+#include "device_model/nonideal.h"
 #include "device_model/nonideal_flags.h"
 #include "firmware_model/compiler.h"
 #include "firmware_model/model.h"
@@ -123,6 +124,7 @@ int Run() {
 
   absl::StatusOr<formats::DeviceModel> device_proto = DeviceOfModel(proto, absl::GetFlag(FLAGS_device));
   if (!device_proto.ok()) return CliFail(device_proto.status());
+  device::ClearNonidealities(&*device_proto);
   if (absl::Status s = device::ApplyNonIdealityFlags(&*device_proto); !s.ok()) return CliFail(s);
   absl::StatusOr<device::DeviceModel> device = device::DeviceModel::FromProto(*device_proto);
   if (!device.ok()) return CliFail(device.status());

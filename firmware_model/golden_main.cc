@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "data/dataset.h"
 #include "device_model/device_model.h"
+#include "device_model/nonideal.h"
 #include "device_model/nonideal_flags.h"
 #include "emulator/golden_verify.h"
 #include "emulator/hardware_config.h"
@@ -124,6 +125,7 @@ int Run() {
 
   absl::StatusOr<formats::DeviceModel> device_proto = DeviceOfModel(proto, absl::GetFlag(FLAGS_device));
   if (!device_proto.ok()) return CliFail(device_proto.status());
+  device::ClearNonidealities(&*device_proto);
   if (absl::Status s = device::ApplyNonIdealityFlags(&*device_proto); !s.ok()) return CliFail(s);
   device_proto->set_sigma(sigma);
   absl::StatusOr<device::DeviceModel> device = device::DeviceModel::FromProto(*device_proto);

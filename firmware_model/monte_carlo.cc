@@ -10,17 +10,8 @@
 #include "util/parallel.h"
 
 namespace nftcim::firmware {
-namespace {
-
-// "EMU": separates the emulator's programming seeds from other users.
-constexpr uint64_t kEmulatorPurpose = 0x454D55;
-
-}  // namespace
-
 uint64_t RunSeed(uint64_t seed, double sigma, int run) {
-  uint64_t sigma_bits;
-  std::memcpy(&sigma_bits, &sigma, sizeof(sigma_bits));
-  return device::StreamId({seed, kEmulatorPurpose, sigma_bits, static_cast<uint64_t>(run)});
+  return device::MonteCarloRunSeed(seed, sigma, run);
 }
 
 int PredictedClass(const int32_t* logits, int classes) {

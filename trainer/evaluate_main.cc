@@ -19,6 +19,8 @@
 #include "data/dataset.h"
 #include "data/flags.h"
 #include "device_model/device_model.h"
+#include "device_model/nonideal.h"
+#include "device_model/nonideal_flags.h"
 #include "trainer/checkpoint.h"
 #include "trainer/evaluation.h"
 #include "trainer/nft_trainer.h"
@@ -79,6 +81,9 @@ int Run() {
     if (!p.ok()) return CliFail(absl::InvalidArgumentError(absl::StrCat("--device: ", p.status().message())));
     device_proto.set_preset(*p);
   }
+  // Non-idealities come from the flags only, not from the training device.
+  device::ClearNonidealities(&device_proto);
+  if (absl::Status s = device::ApplyNonIdealityFlags(&device_proto); !s.ok()) return CliFail(s);
   absl::StatusOr<device::DeviceModel> device = device::DeviceModel::FromProto(device_proto);
   if (!device.ok()) return CliFail(device.status());
 
@@ -133,7 +138,9 @@ int Run() {
   if (!test.ok()) return CliFail(test.status());
 
   int64_t total = 0;
-  for (double s : *sigmas) total += s == 0 ? 1 : absl::GetFlag(FLAGS_runs);
+  for (double s : *sigmas) {
+    total += s == 0 && !device->has_nonidealities() ? 1 : absl::GetFlag(FLAGS_runs);
+  }
   Progress bar("monte carlo", total);
   const std::vector<McSummary> mc = MonteCarloEvaluate(
       (*model)->network(), *device, *sigmas, absl::GetFlag(FLAGS_runs), absl::GetFlag(FLAGS_seed),
@@ -142,6 +149,9 @@ int Run() {
   absl::PrintF("%s, %d %s images, device %s, seed %d:\n%s", absl::GetFlag(FLAGS_checkpoint),
                test->size(), split, device::PresetName(device->preset()), absl::GetFlag(FLAGS_seed),
                McTable(mc));
+  if (device->has_nonidealities()) {
+    absl::PrintF("non-idealities: %s\n", device::NonIdealitySummary(*device));
+  }
   if (!absl::GetFlag(FLAGS_json).empty()) {
     const std::string extra = absl::StrCat(
         "\"checkpoint\": ", JsonString(absl::GetFlag(FLAGS_checkpoint)),
@@ -149,7 +159,8 @@ int Run() {
         ", \"seed\": ", absl::GetFlag(FLAGS_seed),
         validation ? absl::StrCat(", \"split\": \"validation\", \"validation_split\": ",
                                   held_out)
-                   : std::string());
+                   : std::string(),
+        device::NonIdealityJsonMembers(*device));
     absl::Status s = WriteFileAtomically(ResolveUserPath(absl::GetFlag(FLAGS_json)), McJson(mc, extra));
     if (!s.ok()) return CliFail(s);
   }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "data/normalize.h"
+#include "device_model/random.h"
 #include "trainer/nft_objective.h"
 #include "trainer/variation.h"
 
@@ -64,23 +65,31 @@ std::vector<McSummary> MonteCarloEvaluate(nn::Network& network,
                                           uint64_t seed, const EvalSet& test,
                                           const std::function<void(int64_t, int64_t)>& on_run) {
   int64_t total = 0, done = 0;
-  for (double s : sigmas) total += s == 0 ? 1 : runs;
+  // Random non-idealities (stuck-at map, drift exponents, read noise) need
+  // runs even at sigma 0.
+  const bool random_nonideal = device.has_nonidealities();
+  for (double s : sigmas) total += s == 0 && !random_nonideal ? 1 : runs;
   const std::vector<nn::Parameter*> params = network.Parameters();
   std::vector<McSummary> out;
   NoisyWeights noisy;
   for (double sigma : sigmas) {
-    const int n = sigma == 0 ? 1 : runs;
+    const int n = sigma == 0 && !random_nonideal ? 1 : runs;
+    const bool noisy_run = sigma > 0 || random_nonideal;
     uint64_t sigma_bits;
     std::memcpy(&sigma_bits, &sigma, sizeof(sigma_bits));
     const device::DeviceModel d = device.WithSigma(sigma);
     std::vector<McRun> results;
     for (int r = 0; r < n; ++r) {
-      if (sigma > 0) {
+      if (noisy_run) {
+        // The cells are keyed with the emulator's programming seed of run r
+        // (device::MonteCarloRunSeed), so both Monte Carlos see the same
+        // stuck-at maps and drift exponents for the same --seed.
         noisy.Build(params, d,
                     DrawStandardNormals(params, seed, NoisePurpose::kEvaluate, sigma_bits,
-                                        static_cast<uint64_t>(r)));
+                                        static_cast<uint64_t>(r)),
+                    device::MonteCarloRunSeed(seed, sigma, r));
       }
-      results.push_back(EvaluateOnce(network, sigma > 0 ? noisy.overrides() : nullptr, test));
+      results.push_back(EvaluateOnce(network, noisy_run ? noisy.overrides() : nullptr, test));
       if (on_run) on_run(++done, total);
     }
     out.push_back(Summarize(sigma, results));

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "data/normalize.h"
+#include "device_model/random.h"
 #include "trainer/checkpoint.h"
 #include "trainer/nft_objective.h"
 #include "trainer/run_config.h"
@@ -102,7 +103,10 @@ StepResult NftTrainer::TrainStep(const data::Batch& batch, int64_t step, double 
   StandardNormalDraw z;
   if (noisy_backbone) {
     z = DrawStandardNormals(params, seed, NoisePurpose::kTrainBackbone, ustep, 0);
-    noisy_[0].Build(params, *device_, z);
+    // Per-cell effects (stuck-at map, drift exponents) fresh every step too.
+    noisy_[0].Build(params, *device_, z,
+                    device::StreamId({seed, static_cast<uint64_t>(NoisePurpose::kTrainBackbone),
+                                      ustep, 0}));
   }
   nn::ForwardOptions opt;
   opt.training = true;
@@ -128,7 +132,10 @@ StepResult NftTrainer::TrainStep(const data::Batch& batch, int64_t step, double 
         own = DrawStandardNormals(params, seed, NoisePurpose::kTrainFeedback, ustep, k);
       }
       noisy_[k + 1].Build(params, device_->WithSigma(sigmas[k]),
-                          method.ovf_shared_noise() ? z : own);
+                          method.ovf_shared_noise() ? z : own,
+                          device::StreamId({seed,
+                                            static_cast<uint64_t>(NoisePurpose::kTrainFeedback),
+                                            ustep, method.ovf_shared_noise() ? 0u : k + 1u}));
       nn::ForwardOptions fopt = opt;
       fopt.update_running_stats = false;
       fopt.weight_override = noisy_[k + 1].overrides();
@@ -139,7 +146,9 @@ StepResult NftTrainer::TrainStep(const data::Batch& batch, int64_t step, double 
     const double head_sigma = IrsClassifierSigma(config_);
     head_caches_.resize(n_feedback);
     head_noisy_.resize(n_feedback);
-    const device::DeviceModel head_device = device_->WithSigma(head_sigma);
+    // The heads are training aids, never on crossbars: variation only.
+    const device::DeviceModel head_device =
+        device_->WithoutNonidealities().WithSigma(head_sigma);
     for (int i = 0; i < n_feedback; ++i) {
       const std::vector<nn::Parameter*> hp = heads_[i]->Parameters();
       nn::ForwardOptions hopt = opt;

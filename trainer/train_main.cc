@@ -17,6 +17,7 @@
 #include "data/dataset.h"
 #include "data/flags.h"
 #include "device_model/device_model.h"
+#include "device_model/nonideal_flags.h"
 #include "trainer/checkpoint.h"
 #include "trainer/evaluation.h"
 #include "trainer/nft_trainer.h"
@@ -89,6 +90,9 @@ absl::StatusOr<formats::RunConfig> ConfigFromFlags(const data::LoadedDataset& ds
   c.mutable_device()->set_cell_bits(absl::GetFlag(FLAGS_cell_bits));
   c.mutable_device()->set_sigma(absl::GetFlag(FLAGS_sigma));
   c.mutable_device()->set_preset(*preset);
+  // Noise injection, OVF and IRS train against these too (the same device
+  // model the evaluation and the emulator use).
+  if (absl::Status s = device::ApplyNonIdealityFlags(c.mutable_device()); !s.ok()) return s;
   absl::StatusOr<formats::TrainingMethod::Kind> kind = ParseMethod(absl::GetFlag(FLAGS_method));
   if (!kind.ok()) return kind.status();
   formats::TrainingMethod* m = c.mutable_method();

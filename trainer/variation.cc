@@ -46,20 +46,33 @@ StandardNormalDraw DrawStandardNormals(const std::vector<nn::Parameter*>& params
 }
 
 void NoisyWeights::Build(const std::vector<nn::Parameter*>& params,
-                         const device::DeviceModel& device, const StandardNormalDraw& draw) {
+                         const device::DeviceModel& device, const StandardNormalDraw& draw,
+                         uint64_t cell_seed) {
   storage_.resize(params.size());
   overrides_.assign(params.size(), nullptr);
-  if (device.sigma() == 0) return;
+  if (device.sigma() == 0 && !device.has_nonidealities()) return;
   std::vector<size_t> mapped;
+  std::vector<uint32_t> layer_of(params.size(), 0);
+  uint32_t crossbar_layer = 0;
   for (size_t p = 0; p < params.size(); ++p) {
+    if (params[p]->device_mapped) layer_of[p] = crossbar_layer++;
     if (params[p]->device_mapped && !draw.z[p].empty()) mapped.push_back(p);
   }
   nn::ParallelForEach(static_cast<int64_t>(mapped.size()), [&](int64_t i) {
     const size_t p = mapped[i];
     const nn::Tensor& w = params[p]->value;
     storage_[p].Resize(w.shape());
-    device::ApplyVariationWithNormals(device, w.data(), w.size(), draw.z[p].data(),
-                                      storage_[p].data());
+    if (!device.has_nonidealities()) {
+      device::ApplyVariationWithNormals(device, w.data(), w.size(), draw.z[p].data(),
+                                        storage_[p].data());
+      return;
+    }
+    device::LayerCells cells;
+    cells.layer = layer_of[p];
+    cells.outputs = w.ndim() > 0 ? w.dim(0) : 1;
+    cells.seed = cell_seed;
+    device::ApplyDeviceWithNormals(device, w.data(), w.size(), draw.z[p].data(), cells,
+                                   storage_[p].data());
   });
   for (size_t p : mapped) overrides_[p] = &storage_[p];
 }

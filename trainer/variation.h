@@ -44,8 +44,14 @@ class NoisyWeights {
   // Fills the overrides from `draw` at the device's sigma (the per-weight std
   // comes from each weight's quantized cell levels, per layer W_max). With
   // sigma == 0 every override is null (the clean weights).
+  //
+  // With stuck-at faults, drift or read noise in `device` the weights are
+  // drawn by device::ApplyDeviceWithNormals (still one normal per weight),
+  // the per-cell effects keyed by `cell_seed` with crossbar-layer index =
+  // the ordinal of the parameter among the device-mapped ones (the
+  // compiler's numbering for networks whose layers run in parameter order).
   void Build(const std::vector<nn::Parameter*>& params, const device::DeviceModel& device,
-             const StandardNormalDraw& draw);
+             const StandardNormalDraw& draw, uint64_t cell_seed = 0);
 
   const std::vector<const nn::Tensor*>* overrides() const { return &overrides_; }
 

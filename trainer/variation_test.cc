@@ -62,5 +62,32 @@ TEST(VariationTest, NoisyWeightsHaveTheDeviceModelsSpread) {
   EXPECT_NEAR(std / (0.77763 * 0.2 * w_max), 1.0, 0.01);
 }
 
+TEST(VariationTest, StuckAtCellsApplyAtSigmaZeroAndFollowTheCellSeed) {
+  Params p(1000);
+  formats::DeviceModel dp;
+  dp.set_stuck_at_low_rate(0.05);
+  const device::DeviceModel d = *device::DeviceModel::FromProto(dp);
+  const StandardNormalDraw z = DrawStandardNormals(p.list, 1, NoisePurpose::kEvaluate, 0, 0);
+  NoisyWeights a, b, c;
+  a.Build(p.list, d, z, 11);
+  b.Build(p.list, d, z, 11);
+  c.Build(p.list, d, z, 12);
+  ASSERT_NE((*a.overrides())[0], nullptr);  // sigma 0, yet faults
+  const nn::Tensor& wa = *(*a.overrides())[0];
+  const nn::Tensor& wb = *(*b.overrides())[0];
+  const nn::Tensor& wc = *(*c.overrides())[0];
+  int changed = 0, differ = 0;
+  for (int64_t i = 0; i < wa.size(); ++i) {
+    EXPECT_EQ(wa[i], wb[i]);
+    changed += wa[i] != p.weight.value[i];
+    differ += wa[i] != wc[i];
+  }
+  // 1 - 0.95^4 = 18.5% of the weights have a stuck-low programmed cell
+  // (a stuck cell at level 0 changes nothing, so somewhat fewer move).
+  EXPECT_GT(changed, 80);
+  EXPECT_LT(changed, 260);
+  EXPECT_GT(differ, 80);
+}
+
 }  // namespace
 }  // namespace nftcim::trainer
