@@ -278,6 +278,27 @@ absl::Status ValidateExperiment(const Experiment& e) {
     }
   }
 
+  // Slurm resources.
+  const SlurmResources& sl = e.slurm();
+  if (sl.cpus_per_job() < 0 || sl.cpus_per_job() > 1024) {
+    return Bad("slurm.cpus_per_job: must be in 0..1024 (0 = 1), got ", sl.cpus_per_job());
+  }
+  if (sl.mem_mb_per_job() < 0) {
+    return Bad("slurm.mem_mb_per_job: must be >= 0 (0 = 4096), got ", sl.mem_mb_per_job());
+  }
+  if (sl.time_limit_minutes() < 0) {
+    return Bad("slurm.time_limit_minutes: must be >= 0 (0 = from the estimate), got ",
+               sl.time_limit_minutes());
+  }
+  if (sl.max_requeues() < 0) return Bad("slurm.max_requeues: must be >= 0, got ", sl.max_requeues());
+  if (sl.max_running() < 0) return Bad("slurm.max_running: must be >= 0, got ", sl.max_running());
+  for (int i = 0; i < sl.sbatch_args_size(); ++i) {
+    if (sl.sbatch_args(i).rfind("--", 0) != 0) {
+      return Bad("slurm.sbatch_args[", i, "]: '", sl.sbatch_args(i),
+                 "' is not a long sbatch option; expected e.g. \"--account=NAME\"");
+    }
+  }
+
   // Emulator.
   const EmulatorCheck& em = e.emulator();
   if (em.enabled()) {

@@ -25,6 +25,7 @@
 #include "experiments/config.h"
 #include "experiments/records.h"
 #include "experiments/runner.h"
+#include "experiments/slurm.h"
 #include "util/atomic_file.h"
 #include "util/progress.h"
 
@@ -38,27 +39,8 @@ bool FileExists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-std::string UtcNow() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm;
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string Hostname() {
-  char buf[256] = {0};
-  if (::gethostname(buf, sizeof(buf) - 1) != 0) return "";
-  return buf;
-}
-
 JobRecord Failed(JobRecord r, const std::string& error, const std::string& log_path) {
-  r.set_status("failed");
-  r.set_error(error);
-  if (!log_path.empty()) r.set_log_tail(LogTail(log_path));
-  r.set_finished_at(UtcNow());
-  return r;
+  return FailedRecord(std::move(r), error, log_path);
 }
 
 std::vector<McPoint> PointsAt(const JobRecord& r, const std::vector<double>& sigmas) {
@@ -72,7 +54,7 @@ std::vector<McPoint> PointsAt(const JobRecord& r, const std::vector<double>& sig
 }
 
 JobRecord RunEmulator(const JobContext& ctx, const JobSpec& job, const Resolution& res,
-                      JobRecord r) {
+                      JobRecord r, bool* interrupted) {
   const Experiment& e = ctx.experiment;
   const std::string checkpoint = res.final_record.train_dir() + "/checkpoint.pb";
   const std::string dir =
@@ -102,6 +84,8 @@ JobRecord RunEmulator(const JobContext& ctx, const JobSpec& job, const Resolutio
   r.set_eval_command(absl::StrJoin(commands, " && "));
   for (const std::string& c : commands) {
     const ProcessResult p = RunProcess({"/bin/sh", "-c", c}, log);
+    // The shell reports a killed child as 128 + signal.
+    if (p.signal != 0 || p.exit_code > 128) *interrupted = true;
     if (!p.ok()) return Failed(r, absl::StrCat("emulator command failed (", p.Describe(), "): ", c), log);
   }
   absl::StatusOr<std::string> text = ReadFileToString(json);
@@ -117,6 +101,56 @@ JobRecord RunEmulator(const JobContext& ctx, const JobSpec& job, const Resolutio
 }
 
 }  // namespace
+
+std::string UtcNow() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string Hostname() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof(buf) - 1) != 0) return "";
+  return buf;
+}
+
+JobRecord FailedRecord(JobRecord r, const std::string& error, const std::string& log_path) {
+  r.set_status("failed");
+  r.set_error(error);
+  if (!log_path.empty()) r.set_log_tail(LogTail(log_path));
+  r.set_finished_at(UtcNow());
+  return r;
+}
+
+std::string Resolve(const JobContext& ctx, const JobSpec& j,
+                    const std::map<std::string, JobRecord>& records, Resolution* res,
+                    std::string* dir) {
+  std::string blocked;
+  if (j.beta_from_search) {
+    BetaChoice c = ChooseBeta(ctx.experiment, j.method, j.sigma, records);
+    res->candidates = c.candidates;
+    if (!c.ok) blocked = c.error;
+    res->beta = c.beta;
+  }
+  if (j.stage == Stage::kEmulator) {
+    auto it = records.find(j.depends_on[0]);
+    if (it == records.end()) {
+      blocked = absl::StrCat("its final job has no record: ", j.depends_on[0]);
+    } else {
+      const JobRecord& f = it->second;
+      if (f.status() != "ok") blocked = absl::StrCat("its final job failed: ", f.key());
+      res->final_record = f;
+      res->beta = f.beta();
+    }
+  }
+  *dir = j.stage == Stage::kEmulator
+             ? res->final_record.train_dir()
+             : TrainId(ctx.experiment, j, j.beta_from_search ? res->beta : j.beta);
+  return blocked;
+}
 
 JobRecord RecordSkeleton(const JobContext& ctx, const JobSpec& job, const Resolution& res) {
   const Experiment& e = ctx.experiment;
@@ -153,15 +187,19 @@ JobRecord RecordSkeleton(const JobContext& ctx, const JobSpec& job, const Resolu
   return r;
 }
 
-JobRecord ExecuteJob(const JobContext& ctx, const JobSpec& job, const Resolution& res) {
+JobRecord ExecuteJob(const JobContext& ctx, const JobSpec& job, const Resolution& res,
+                     bool* interrupted) {
   const auto start = Clock::now();
+  bool ignored = false;
+  if (interrupted == nullptr) interrupted = &ignored;
+  *interrupted = false;
   const Experiment& e = ctx.experiment;
   JobRecord r = RecordSkeleton(ctx, job, res);
   auto finish = [&](JobRecord rec) {
     rec.set_wall_seconds(std::chrono::duration<double>(Clock::now() - start).count());
     return rec;
   };
-  if (job.stage == Stage::kEmulator) return finish(RunEmulator(ctx, job, res, r));
+  if (job.stage == Stage::kEmulator) return finish(RunEmulator(ctx, job, res, r, interrupted));
 
   const double beta = r.beta();
   const std::string dir = absl::StrCat(ctx.workdir, "/", TrainId(e, job, beta));
@@ -195,6 +233,7 @@ JobRecord ExecuteJob(const JobContext& ctx, const JobSpec& job, const Resolution
     for (auto& f : TrainFlags(e, job, beta, dir, ctx.threads, resume)) argv.push_back(f);
     r.set_log_path(train_log);
     const ProcessResult p = RunProcess(argv, train_log);
+    if (p.signal != 0) *interrupted = true;
     if (!p.ok()) {
       return finish(Failed(r, absl::StrCat("training ", resume ? "(resumed) " : "", "failed: ",
                                            p.Describe()),
@@ -230,6 +269,7 @@ JobRecord ExecuteJob(const JobContext& ctx, const JobSpec& job, const Resolution
   if (!points.ok()) {
     r.set_log_path(eval_log);
     const ProcessResult p = RunProcess(argv, eval_log);
+    if (p.signal != 0) *interrupted = true;
     if (!p.ok()) {
       return finish(Failed(r, absl::StrCat("evaluation failed: ", p.Describe()), eval_log));
     }
@@ -379,6 +419,7 @@ int Sweep::Run() {
   s->set_jobs_total(static_cast<int>(jobs_.size()));
   s->set_jobs_already_done(already);
   s->set_host(Hostname());
+  s->set_backend("local");
   if (absl::Status st = AppendRecord(options_.records_path, start); !st.ok()) {
     absl::FPrintF(stderr, "error: %s\n", st.message());
     return 2;
@@ -410,22 +451,8 @@ int Sweep::Run() {
         continue;
       }
       Resolution res;
-      std::string blocked;
-      if (j.beta_from_search) {
-        BetaChoice c = ChooseBeta(ctx_.experiment, j.method, j.sigma, records_.jobs);
-        res.candidates = c.candidates;
-        if (!c.ok) blocked = c.error;
-        res.beta = c.beta;
-      }
-      if (j.stage == Stage::kEmulator) {
-        const JobRecord& f = records_.jobs.at(j.depends_on[0]);
-        if (f.status() != "ok") blocked = absl::StrCat("its final job failed: ", f.key());
-        res.final_record = f;
-        res.beta = f.beta();
-      }
-      const std::string dir = j.stage == Stage::kEmulator
-                                  ? res.final_record.train_dir()
-                                  : TrainId(ctx_.experiment, j, j.beta_from_search ? res.beta : j.beta);
+      std::string dir;
+      const std::string blocked = Resolve(ctx_, j, records_.jobs, &res, &dir);
       if (blocked.empty() && busy_dirs_.count(dir)) {
         ++i;  // another job trains this very model right now
         continue;
@@ -517,6 +544,9 @@ int RunSweep(const SweepOptions& options) {
                   "/jobs";
   }
 
+  if (options.status) return SlurmStatus(options, ctx, jobs);
+  if (options.cancel) return SlurmCancel(options);
+
   if (options.dry_run) {
     double total = 0;
     absl::PrintF("%-9s %10s  %s\n", "stage", "est. cost", "key");
@@ -541,6 +571,8 @@ int RunSweep(const SweepOptions& options) {
                   ctx.train_bin, ctx.evaluate_bin);
     return 2;
   }
+  if (!options.slurm_worker.empty()) return SlurmWorker(options, ctx, jobs);
+  if (options.backend == "slurm") return SlurmSubmit(options, ctx, jobs);
   if (absl::Status st = PrepareRecordsFile(options.records_path); !st.ok()) {
     absl::FPrintF(stderr, "error: %s\n", st.message());
     return 2;

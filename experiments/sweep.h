@@ -6,6 +6,7 @@
 // Restarting with the same records file skips what is recorded and resumes
 // half-trained runs from their checkpoints.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,29 @@ struct SweepOptions {
   int max_jobs = 0;
   // The sweep's own command line, for the records.
   std::string command;
+
+  // "local" (child processes here) or "slurm" (experiments/slurm.h).
+  std::string backend = "local";
+  // Slurm backend: sbatch resources (override the config's `slurm`; 0 or
+  // empty = the config's value), this binary (the jobs run it), and what to do.
+  std::string slurm_partition;
+  int slurm_cpus = 0;
+  int slurm_mem_mb = 0;
+  int slurm_time_minutes = 0;
+  int slurm_max_requeues = -1;
+  int slurm_max_running = 0;
+  std::string sweep_bin;
+  // Submit and return at once instead of showing progress until the jobs end.
+  bool detach = false;
+  // Seconds between looks at squeue and the records while showing progress.
+  double poll_seconds = 10;
+  // Print the state of every job (records + squeue); cancel the submitted jobs.
+  bool status = false;
+  bool cancel = false;
+  // Set inside a Slurm job: run the job named by this keys file at line
+  // $SLURM_ARRAY_TASK_ID (or slurm_task, when >= 0).
+  std::string slurm_worker;
+  int slurm_task = -1;
 };
 
 // Returns the process exit code: 0 all jobs ok, 1 some job failed (its record
@@ -60,7 +84,24 @@ struct JobContext {
 // Runs one job to its record (status ok or failed); never throws, never
 // writes the records file. Reuses a finished training run and a finished
 // evaluation found in the job's directory; resumes a half-finished training.
-JobRecord ExecuteJob(const JobContext& context, const JobSpec& job, const Resolution& resolution);
+// *interrupted is set when a step ended by a signal (killed, preempted): the
+// job may succeed when run again, unlike a failure of its own.
+JobRecord ExecuteJob(const JobContext& context, const JobSpec& job, const Resolution& resolution,
+                     bool* interrupted = nullptr);
+
+// What a ready job needs from the records of its dependencies: the chosen
+// beta, or the final record of an emulator job. Returns "" or why the job
+// cannot run (its search or its final job failed). Sets *dir to the job's
+// training directory name (within the workdir).
+std::string Resolve(const JobContext& context, const JobSpec& job,
+                    const std::map<std::string, JobRecord>& records, Resolution* resolution,
+                    std::string* dir);
+
+// A failed record: error, log tail, time.
+JobRecord FailedRecord(JobRecord record, const std::string& error, const std::string& log_path);
+
+std::string UtcNow();
+std::string Hostname();
 
 // The parts of a record known before the job runs (what it trains and
 // evaluates).

@@ -37,6 +37,27 @@ ABSL_FLAG(std::string, evaluate_bin, "", "//trainer:evaluate binary; default: fr
 ABSL_FLAG(bool, retry_failed, false, "Run again the jobs the records show as failed.");
 ABSL_FLAG(bool, dry_run, false, "List the jobs with their estimated cost; run nothing.");
 ABSL_FLAG(int32_t, max_jobs, 0, "Start at most this many jobs, then stop (0 = all).");
+ABSL_FLAG(std::string, backend, "local",
+          "local: jobs are child processes here (--jobs at once). slurm: every job is an element "
+          "of an sbatch job array, one array per dependency level (experiments/slurm.h).");
+ABSL_FLAG(bool, status, false,
+          "Slurm backend: print every job's state (done/failed from the records, pending/"
+          "running/... from squeue) and exit.");
+ABSL_FLAG(bool, cancel, false, "Slurm backend: scancel the sweep's queued and running jobs.");
+ABSL_FLAG(bool, detach, false, "Slurm backend: submit and exit instead of showing progress.");
+ABSL_FLAG(double, poll_seconds, 10, "Slurm backend: seconds between looks at squeue and the records.");
+ABSL_FLAG(std::string, slurm_partition, "", "Slurm partition (default: the config's slurm.partition).");
+ABSL_FLAG(int32_t, slurm_cpus, 0, "CPUs per job (default: the config's slurm.cpus_per_job, else 1).");
+ABSL_FLAG(int32_t, slurm_mem_mb, 0, "MiB per job (default: slurm.mem_mb_per_job, else 4096).");
+ABSL_FLAG(int32_t, slurm_time_minutes, 0,
+          "Time limit per job in minutes (default: slurm.time_limit_minutes, else from the estimate).");
+ABSL_FLAG(int32_t, slurm_max_requeues, -1,
+          "Requeues of an interrupted job (default: slurm.max_requeues, else 3).");
+ABSL_FLAG(int32_t, slurm_max_running, 0, "Jobs of an array running at once (0 = config / no limit).");
+ABSL_FLAG(std::string, slurm_worker, "",
+          "Internal (the batch script of an array): run the job at line $SLURM_ARRAY_TASK_ID of "
+          "this keys file.");
+ABSL_FLAG(int32_t, slurm_task, -1, "Internal: the task index instead of $SLURM_ARRAY_TASK_ID.");
 
 namespace {
 
@@ -111,6 +132,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (o.records_path.empty() && !absl::GetFlag(FLAGS_dry_run)) {
+    // (also for --status and --cancel, which read the records' .slurm folder)
     absl::FPrintF(stderr, "error: --records is required (a .jsonl file, created if missing)\n");
     return 2;
   }
@@ -129,6 +151,42 @@ int main(int argc, char** argv) {
   o.retry_failed = absl::GetFlag(FLAGS_retry_failed);
   o.dry_run = absl::GetFlag(FLAGS_dry_run);
   o.max_jobs = absl::GetFlag(FLAGS_max_jobs);
+  o.backend = absl::GetFlag(FLAGS_backend);
+  if (o.backend != "local" && o.backend != "slurm") {
+    absl::FPrintF(stderr, "error: --backend must be local or slurm, got '%s'\n", o.backend);
+    return 2;
+  }
+  o.status = absl::GetFlag(FLAGS_status);
+  o.cancel = absl::GetFlag(FLAGS_cancel);
+  o.detach = absl::GetFlag(FLAGS_detach);
+  o.poll_seconds = absl::GetFlag(FLAGS_poll_seconds);
+  o.slurm_partition = absl::GetFlag(FLAGS_slurm_partition);
+  o.slurm_cpus = absl::GetFlag(FLAGS_slurm_cpus);
+  o.slurm_mem_mb = absl::GetFlag(FLAGS_slurm_mem_mb);
+  o.slurm_time_minutes = absl::GetFlag(FLAGS_slurm_time_minutes);
+  o.slurm_max_requeues = absl::GetFlag(FLAGS_slurm_max_requeues);
+  o.slurm_max_running = absl::GetFlag(FLAGS_slurm_max_running);
+  o.slurm_worker = absl::GetFlag(FLAGS_slurm_worker);
+  o.slurm_task = absl::GetFlag(FLAGS_slurm_task);
+  if (o.slurm_cpus < 0 || o.slurm_mem_mb < 0 || o.slurm_time_minutes < 0 || o.slurm_max_running < 0) {
+    absl::FPrintF(stderr, "error: --slurm_cpus, --slurm_mem_mb, --slurm_time_minutes and "
+                          "--slurm_max_running must be >= 0\n");
+    return 2;
+  }
+  if (o.slurm_worker.empty() && (o.status || o.cancel) && o.records_path.empty()) {
+    absl::FPrintF(stderr, "error: --status and --cancel need --records\n");
+    return 2;
+  }
+  {
+    // The jobs run this very binary (its absolute path; on a cluster it must
+    // be on a filesystem every node sees, like the records).
+    char self[PATH_MAX];
+    const ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0) {
+      self[n] = '\0';
+      o.sweep_bin = self;
+    }
+  }
   std::vector<std::string> args;
   for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
   o.command = under_bazel_run

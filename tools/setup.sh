@@ -15,6 +15,8 @@ PACKAGES=(
   iverilog verilator
   # Plots of the experiment report
   gnuplot-nox
+  # Sweeps on Slurm, and the test that starts a one-node cluster
+  slurm-wlm munge
 )
 
 if [ "$(id -u)" -eq 0 ]; then
